@@ -1,0 +1,48 @@
+# Tardis-TS. `make run` and `make test` are the two commands a fresh Debian machine needs.
+# Everything runs on a pinned Node LTS fetched from the npm registry into .tools/ (the host's
+# node only bootstraps npm).
+NODE_VERSION := 26.10.0
+ARCH := $(shell uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/')
+TOOLS := .tools
+NODE := $(TOOLS)/node-$(NODE_VERSION)/bin/node
+DIR ?= testdata
+TOOLS_LIST := tardis tardisd regenerate lstardis tardiff sonic tardisfs tardisremote
+
+export PATH := $(CURDIR)/$(TOOLS)/node-$(NODE_VERSION)/bin:$(PATH)
+
+.PHONY: all deps build run test typecheck unit clean bench
+
+all: build
+
+$(NODE):
+	@mkdir -p $(TOOLS)/dl
+	cd $(TOOLS)/dl && npm pack --silent node-linux-$(ARCH)@$(NODE_VERSION) >/dev/null
+	mkdir -p $(TOOLS)/node-$(NODE_VERSION)
+	tar -xzf $(TOOLS)/dl/node-linux-$(ARCH)-$(NODE_VERSION).tgz -C $(TOOLS)/node-$(NODE_VERSION) --strip-components=1
+	rm -rf $(TOOLS)/dl
+	@$(NODE) --version
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --no-save --loglevel=error
+	@touch $@
+
+deps: $(NODE) node_modules/.installed
+
+build: deps
+	$(NODE) build.ts
+
+# The main job on the embedded default: encrypted file: repository under ./.tardis/, back up
+# DIR, list the sets, restore the newest set into a temporary directory, compare byte for byte.
+run: build
+	$(NODE) scripts/run-demo.ts "$(DIR)"
+
+typecheck: deps
+	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
+
+unit: build
+	$(NODE) --test --test-concurrency=2 --test-timeout=600000 "internal/**/*.test.ts" "cmd/**/*.test.ts"
+
+test: typecheck unit
+
+clean:
+	rm -rf build bin dist .tardis
