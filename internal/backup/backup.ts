@@ -1,0 +1,157 @@
+// The client side of a backup run: walk the roots, send each directory's listing, upload the
+// content the repository asks for, then complete the set.
+import { lstat } from 'node:fs/promises';
+import path from 'node:path';
+import { TardisError } from '../errors/errors.ts';
+import type { Keyring } from '../keyring/keyring.ts';
+import { ROOT_NODE, T_DIR, type NamedEntry } from '../model/entry.ts';
+import type { FileCommit, RepoSession } from '../model/session.ts';
+import { VERSION } from '../version/version.ts';
+import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem } from '../walk/index.ts';
+import { EntryEncoder } from './entries.ts';
+import { placeRoots, type BasePath } from './rooting.ts';
+import { newStats, type Stats } from './stats.ts';
+import { Uploader } from './upload.ts';
+
+export interface BackupOptions {
+  roots: string[];
+  basePath?: BasePath;
+  maxDepth?: number;
+  crossDevice?: boolean;
+  full?: boolean;
+  name?: string;
+  tags?: string[];
+  moveTags?: boolean;
+  force?: boolean;
+  /** Called for every problem (vanished, unreadable, changed, skipped socket). */
+  onProblem?: (kind: string, path: string, message: string) => void;
+  onProgress?: (s: Stats, current: string) => void;
+}
+
+export interface BackupResult {
+  setId: number;
+  name: string;
+  resumed: boolean;
+  stats: Stats;
+}
+
+const key = (p: Buffer) => p.toString('latin1');
+
+export async function runBackup(session: RepoSession, keyring: Keyring, opts: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const stats = newStats();
+  const enc = new EntryEncoder(keyring);
+  const uploader = new Uploader(session, keyring, stats);
+  const problem = (kind: string, p: Buffer | string, message: string) => {
+    if (kind !== 'skipped-socket') stats.problems++;
+    else stats.skipped++;
+    if (kind === 'vanished') stats.vanished++;
+    if (kind === 'unreadable') stats.unreadable++;
+    opts.onProblem?.(kind, typeof p === 'string' ? p : printable(p), message);
+  };
+  const placements = placeRoots(opts.roots, opts.basePath ?? 'full');
+  for (const pl of placements) {
+    const st = await lstat(pl.path).catch(() => null);
+    if (!st) throw new TardisError(`cannot back up ${pl.path}: no such directory`);
+    if (!st.isDirectory()) throw new TardisError(`cannot back up ${pl.path}: not a directory`);
+  }
+
+  const begin = await session.beginBackup({
+    name: opts.name, tags: (opts.tags ?? []).map((t) => keyring.encString(t)!), moveTags: opts.moveTags,
+    full: opts.full === true, clientTime: started, clientVersion: VERSION, force: opts.force,
+  });
+  // Hard links already sent in this run: the later names reuse the content.
+  const linked = new Map<string, { hash: Buffer; chunks: Buffer[] }>();
+  try {
+    for (const pl of placements) {
+      const rootNode = await sendChain(session, enc, pl.chain);
+      // Directories whose listing is due, by path: filled from each parent's reply.
+      const dirNodes = new Map<string, number>([[key(Buffer.from(pl.path)), rootNode]]);
+      const listed = new Set<string>();
+      const walkOpts = { maxDepth: opts.maxDepth ?? 0, crossDevice: opts.crossDevice === true, onProblem: (p: Problem) => problem(p.kind, p.path, p.error?.message ?? p.kind) };
+      for await (const listing of walk([Buffer.from(pl.path)], walkOpts)) {
+        const k = key(listing.path);
+        const dir = dirNodes.get(k);
+        if (dir === undefined) continue;
+        dirNodes.delete(k);
+        listed.add(k);
+        const wire = listing.entries.map((e) => enc.encode(e));
+        const reply = await session.sendDir({ dir, partial: false, hash: enc.listingHash(listing.entries), entries: wire });
+        stats.dirs++;
+        if (reply.unchanged) stats.dirsUnchanged++;
+        listing.entries.forEach((e, i) => {
+          count(stats, e);
+          if (e.type === 'dir') dirNodes.set(key(joinPath(listing.path, e.name)), reply.nodes[i]!);
+        });
+        stats.filesUnchanged += listing.entries.filter((e) => e.type === 'file').length - reply.need.length;
+        const commits: FileCommit[] = [];
+        for (const i of reply.need) {
+          const e = listing.entries[i]!;
+          const p = joinPath(listing.path, e.name);
+          opts.onProgress?.(stats, printable(p));
+          commits.push(await contentOf(p, e, wire[i]!, dir));
+        }
+        if (commits.length) await session.commitFiles(commits);
+        opts.onProgress?.(stats, printable(listing.path));
+      }
+      // Directories the walk did not enter (depth limit, other device, unreadable) are
+      // recorded empty, so a set never shows contents it did not look at.
+      for (const dir of dirNodes.values()) {
+        await session.sendDir({ dir, partial: false, hash: null, entries: [] });
+      }
+    }
+    await uploader.flush();
+    stats.durationMs = Date.now() - started;
+    const done = await session.finishBackup({ stats: { ...stats } });
+    stats.durationMs = Date.now() - started;
+    return { setId: done.setId, name: done.name, resumed: begin.resumed, stats };
+  } catch (err) {
+    await session.abortBackup(err instanceof Error ? err.message : String(err)).catch(() => undefined);
+    throw err;
+  }
+
+  async function contentOf(p: Buffer, e: FsEntry, wire: NamedEntry, dir: number): Promise<FileCommit> {
+    const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
+    const prior = linkKey ? linked.get(linkKey) : undefined;
+    if (prior) return { dir, entry: wire, hash: prior.hash, chunks: prior.chunks };
+    try {
+      const r = await uploader.file(p, e, () => undefined);
+      stats.filesRead++;
+      if (r.changed) {
+        stats.changedDuringRead++;
+        problem('changed', p, 'file changed while it was read; the next backup will read it again');
+      }
+      // The version records what was read with the metadata seen before reading, so a file
+      // that changed meanwhile differs from it next time and is read again.
+      const entry = { ...wire, size: r.size };
+      if (linkKey) linked.set(linkKey, { hash: r.hash, chunks: r.chunks });
+      return { dir, entry, hash: r.hash, chunks: r.chunks };
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const kind = code === 'ENOENT' ? 'vanished' : code === 'EACCES' || code === 'EPERM' ? 'unreadable' : 'other';
+      problem(kind, p, (err as Error).message);
+      return { dir, entry: wire, hash: null, chunks: [] };
+    }
+  }
+}
+
+function count(stats: Stats, e: FsEntry): void {
+  if (e.type === 'file') stats.files++;
+  else if (e.type === 'symlink') stats.symlinks++;
+  else if (e.type !== 'dir') stats.others++;
+}
+
+/** Sends the single-entry listings of a root's ancestors; returns the root's node. */
+async function sendChain(session: RepoSession, enc: EntryEncoder, chain: string[]): Promise<number> {
+  let node = ROOT_NODE;
+  for (const p of chain) {
+    const st = await lstat(p, { bigint: true });
+    const entry = enc.encode(entryFromStats(Buffer.from(path.basename(p)), st));
+    const reply = await session.sendDir({ dir: node, partial: true, hash: null, entries: [entry] });
+    node = reply.nodes[0]!;
+    if (entry.type !== T_DIR || !node) throw new TardisError(`cannot back up ${p}: not a directory`);
+  }
+  return node;
+}
+
+

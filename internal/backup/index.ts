@@ -1,0 +1,3 @@
+export { runBackup, type BackupOptions, type BackupResult } from './backup.ts';
+export type { BasePath } from './rooting.ts';
+export type { Stats } from './stats.ts';

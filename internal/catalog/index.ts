@@ -1,0 +1,4 @@
+export * from './db.ts';
+export * from './sets.ts';
+export * from './tree.ts';
+export * from './chunks.ts';

@@ -1,0 +1,71 @@
+// Everything a client does with the master keys of one repository: name encryption, chunk ids,
+// content and listing hashes, sealing and opening chunks.
+import { Chunker } from '../chunker/index.ts';
+import { compressBlob, decompressBlob, type CompressAlg } from '../compress/index.ts';
+import { chunkId, ContentHasher, listingHash, NameCipher, openBlob, sealBlob, type KeyedHasher, type MasterKeys } from '../crypto/index.ts';
+import { IntegrityError } from '../errors/errors.ts';
+import type { RepoConfig } from '../model/session.ts';
+
+export class Keyring {
+  readonly config: RepoConfig;
+  private readonly keys: MasterKeys;
+  private readonly names: NameCipher;
+
+  constructor(keys: MasterKeys, config: RepoConfig) {
+    this.keys = keys;
+    this.config = config;
+    this.names = new NameCipher(keys.nameKey);
+  }
+
+  encName(plain: Uint8Array): Buffer {
+    return Buffer.from(this.names.encrypt(plain));
+  }
+
+  decName(enc: Uint8Array): Buffer {
+    return Buffer.from(this.names.decrypt(enc));
+  }
+
+  encString(s: string | null): Buffer | null {
+    return s === null ? null : this.encName(Buffer.from(s, 'utf8'));
+  }
+
+  decString(b: Buffer | null): string | null {
+    return b === null ? null : this.decName(b).toString('utf8');
+  }
+
+  chunkId(data: Uint8Array): Buffer {
+    return chunkId(this.keys.idKey, data);
+  }
+
+  contentHasher(): ContentHasher {
+    return new ContentHasher(this.keys.idKey);
+  }
+
+  listingHasher(): KeyedHasher {
+    return listingHash(this.keys.idKey);
+  }
+
+  newChunker(): Chunker {
+    return new Chunker(this.config.chunker, this.keys.chunkerSeed);
+  }
+
+  /** Compress-then-encrypt; the chunk id is the AAD, so a blob cannot stand in for another. */
+  sealChunk(id: Buffer, plain: Uint8Array, compression: CompressAlg = this.config.compression): Buffer {
+    return sealBlob(this.keys.dataKey, compressBlob(plain, compression), id, this.config.aead);
+  }
+
+  /** Opens a sealed chunk and checks that its plaintext has the keyed id it was asked for. */
+  openChunk(id: Buffer, blob: Uint8Array): Buffer {
+    const plain = decompressBlob(openBlob(this.keys.dataKey, blob, id));
+    if (!this.chunkId(plain).equals(id)) throw new IntegrityError(`chunk ${id.toString('hex').slice(0, 16)} does not match its id`);
+    return plain;
+  }
+
+  seal(aad: string, plain: Uint8Array): Buffer {
+    return sealBlob(this.keys.dataKey, compressBlob(plain, 'zstd'), Buffer.from(aad), this.config.aead);
+  }
+
+  open(aad: string, blob: Uint8Array): Buffer {
+    return decompressBlob(openBlob(this.keys.dataKey, blob, Buffer.from(aad)));
+  }
+}

@@ -1,0 +1,73 @@
+// A repository as the server side sees it: the store (packs, snapshots, keys, config) plus the
+// catalog. It holds no keys: everything secret arrives sealed by the client.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CatalogDb } from '../catalog/index.ts';
+import { NotFoundError, TardisError } from '../errors/errors.ts';
+import type { KeySlotData, RepoConfig } from '../model/session.ts';
+import { LocalStore } from '../store/index.ts';
+
+export class ServerRepository {
+  readonly root: string;
+  readonly client: string;
+  readonly store: LocalStore;
+  readonly db: CatalogDb;
+  readonly config: RepoConfig;
+
+  private constructor(root: string, store: LocalStore, db: CatalogDb, config: RepoConfig) {
+    this.root = root;
+    this.client = root.split('/').filter(Boolean).pop() ?? root;
+    this.store = store;
+    this.db = db;
+    this.config = config;
+  }
+
+  /** Creates a repository. The config file is written last: its presence means "complete". */
+  static async create(root: string, config: RepoConfig, keySlot: KeySlotData): Promise<ServerRepository> {
+    const store = await LocalStore.init(root);
+    await store.put('keys', `${config.id.slice(0, 16)}-0`, Buffer.from(JSON.stringify(keySlot, null, 1)));
+    const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { create: true });
+    try {
+      await store.put('config', 'config', Buffer.from(JSON.stringify(config, null, 1) + '\n'));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    return new ServerRepository(root, store, db, config);
+  }
+
+  static async open(root: string, opts: { allowUpgrade?: boolean } = {}): Promise<ServerRepository> {
+    let text: string;
+    try {
+      text = await readFile(join(root, 'config'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new NotFoundError(`no repository at ${root} (create one with --create or \`sonic create\`)`);
+      }
+      throw new TardisError(`cannot read repository config at ${root}: ${(err as Error).message}`);
+    }
+    let config: RepoConfig;
+    try {
+      config = JSON.parse(text) as RepoConfig;
+    } catch {
+      throw new TardisError(`repository config at ${root} is damaged`);
+    }
+    if (config.version !== 1) throw new TardisError(`repository format ${config.version} is not supported by this version`);
+    const store = new LocalStore(root);
+    await store.cleanTmp();
+    const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { allowUpgrade: opts.allowUpgrade });
+    return new ServerRepository(root, store, db, config);
+  }
+
+  async keySlots(): Promise<KeySlotData[]> {
+    const out: KeySlotData[] = [];
+    for await (const name of this.store.list('keys')) {
+      out.push(JSON.parse((await this.store.get('keys', name)).toString('utf8')) as KeySlotData);
+    }
+    return out;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,351 @@
+// One repository session: the server side of every client request. tardisd runs one per
+// connection; file: repositories run it in-process, so both modes share this code.
+import { randomBytes } from 'node:crypto';
+import type { InStatement } from '@libsql/client';
+import * as cat from '../catalog/index.ts';
+import { UsageError } from '../errors/errors.ts';
+import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
+import type {
+  BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
+  RepoInfo, RepoSession, SetInfo,
+} from '../model/session.ts';
+import { PackBuilder } from '../pack/index.ts';
+import { autoName, DEFAULT_NAMING, type NamingPolicy } from '../retention/naming.ts';
+import { decide, NEED_CONTENT, NEW_VERSION } from './decide.ts';
+import { BackupLock } from './lock.ts';
+import type { ServerRepository } from './repository.ts';
+import { Serial } from './serial.ts';
+
+export interface SessionOptions {
+  naming?: NamingPolicy;
+  /** Flush pending file versions once this many wait for their pack (bounds memory). */
+  maxPendingFiles?: number;
+  packSize?: number;
+}
+
+const MAX_DIR_ENTRIES = 1_000_000;
+const MAX_NAME = 4096;
+
+interface PendingDir {
+  hash: Buffer;
+  waiting: number;
+}
+
+/** State of the backup a session is running. */
+class Backup {
+  readonly setId: number;
+  readonly req: BeginBackupRequest;
+  readonly lock: BackupLock;
+  readonly startTime: number;
+  openDirs: Map<string, number>;
+  hashes: Map<number, string>;
+  builder: PackBuilder;
+  commits: FileCommit[] = [];
+  pendingDirs = new Map<number, PendingDir>();
+  readyHashes: [number, Buffer][] = [];
+  partialSeen = new Map<number, Set<string>>();
+
+  constructor(setId: number, req: BeginBackupRequest, lock: BackupLock, startTime: number, openDirs: Map<string, number>, hashes: Map<number, string>, packSize?: number) {
+    this.setId = setId;
+    this.req = req;
+    this.lock = lock;
+    this.startTime = startTime;
+    this.openDirs = openDirs;
+    this.hashes = hashes;
+    this.builder = new PackBuilder(packSize);
+  }
+
+  /** Closed versions end in the set before this one. */
+  get lastSet(): number {
+    return this.setId - 1;
+  }
+}
+
+function checkEntries(entries: NamedEntry[]): void {
+  if (!Array.isArray(entries) || entries.length > MAX_DIR_ENTRIES) throw new UsageError('directory batch too large');
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (!Buffer.isBuffer(e.name) || e.name.length === 0 || e.name.length > MAX_NAME) throw new UsageError('bad entry name in directory batch');
+    const k = e.name.toString('hex');
+    if (seen.has(k)) throw new UsageError('duplicate entry name in directory batch');
+    seen.add(k);
+  }
+}
+
+export class RepositorySession implements RepoSession {
+  readonly repo: ServerRepository;
+  private readonly opts: SessionOptions;
+  private readonly serial = new Serial();
+  private backup: Backup | null = null;
+
+  constructor(repo: ServerRepository, opts: SessionOptions = {}) {
+    this.repo = repo;
+    this.opts = opts;
+  }
+
+  private get db(): cat.CatalogDb {
+    return this.repo.db;
+  }
+
+  private active(): Backup {
+    if (!this.backup) throw new UsageError('no backup in progress in this session');
+    return this.backup;
+  }
+
+  async info(): Promise<RepoInfo> {
+    return { client: this.repo.client, config: this.repo.config, keySlots: await this.repo.keySlots() };
+  }
+
+  beginBackup(req: BeginBackupRequest): Promise<BeginBackupReply> {
+    return this.serial.run(async () => {
+      if (this.backup) throw new UsageError('a backup is already running in this session');
+      const session = randomBytes(8).toString('hex');
+      const lock = await BackupLock.acquire(this.repo.root, session, req.force === true);
+      try {
+        for (const tag of req.tags) {
+          const holder = await cat.tagExists(this.db, tag);
+          if (holder !== null && !req.moveTags) throw new UsageError(`a tag given with --tag already names set ${holder}; use --movetag to move it`);
+        }
+        if (req.name && (await cat.setNameExists(this.db, req.name))) throw new UsageError(`a set named ${req.name} already exists`);
+        const sets = await cat.listSets(this.db);
+        const last = sets[sets.length - 1];
+        const startTime = Date.now();
+        const fields = { startTime, clientTime: req.clientTime, session, clientVersion: req.clientVersion, full: req.full, name: req.name };
+        let setId: number;
+        let resumed = false;
+        if (last && !last.completed) {
+          // Resume: the interrupted set's committed versions are already current.
+          setId = last.id;
+          resumed = true;
+          await cat.resumeSet(this.db, setId, fields);
+        } else {
+          setId = await cat.createSet(this.db, fields);
+        }
+        const [openDirs, hashes] = await Promise.all([cat.openDirNodes(this.db), cat.dirHashes(this.db)]);
+        this.backup = new Backup(setId, req, lock, startTime, openDirs, req.full ? new Map() : hashes, this.opts.packSize);
+        return { setId, name: req.name ?? null, resumed };
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+    });
+  }
+
+  sendDir(req: DirRequest): Promise<DirReply> {
+    return this.serial.run(async () => {
+      const b = this.active();
+      checkEntries(req.entries);
+      const dir = req.dir;
+      const names = req.entries.map((e) => e.name.toString('hex'));
+      if (req.partial) {
+        const seen = b.partialSeen.get(dir) ?? new Set<string>();
+        names.forEach((n) => seen.add(n));
+        b.partialSeen.set(dir, seen);
+      }
+      const hashHex = req.hash ? req.hash.toString('hex') : null;
+      if (!req.partial && hashHex && b.hashes.get(dir) === hashHex) {
+        const nodes = names.map((n, i) => (req.entries[i]!.type === T_DIR ? (b.openDirs.get(`${dir}/${n}`) ?? -1) : 0));
+        if (!nodes.includes(-1)) return { unchanged: true, nodes, need: [] };
+      }
+      return this.applyDir(b, req, names);
+    });
+  }
+
+  private async applyDir(b: Backup, req: DirRequest, names: string[]): Promise<DirReply> {
+    const dir = req.dir;
+    const open = new Map((await cat.openVersions(this.db, dir)).map((o) => [o.name.toString('hex'), o]));
+    const inserts: { parent: number; e: NamedEntry; content: number | null }[] = [];
+    const closeNodes: number[] = [];
+    const closeTrees: number[] = [];
+    const needIdx: number[] = [];
+    req.entries.forEach((e, i) => {
+      const o = open.get(names[i]!);
+      const d = decide(o, e, b.req.full);
+      if (d === NEED_CONTENT) {
+        needIdx.push(i);
+      } else if (d === NEW_VERSION) {
+        if (o) (o.type === T_DIR && e.type !== T_DIR ? closeTrees : closeNodes).push(o.node);
+        inserts.push({ parent: dir, e, content: e.type === 0 ? o!.content : null });
+      }
+    });
+    // A file that moved or is a hard link of one already stored needs no reading.
+    const moved = b.req.full ? new Map<number, number>() : await cat.findMoved(
+      this.db,
+      needIdx.map((i) => ({ i, ...req.entries[i]! })),
+      b.lastSet,
+    );
+    const need = needIdx.filter((i) => {
+      const content = moved.get(i);
+      if (content === undefined) return true;
+      const o = open.get(names[i]!);
+      if (o) (o.type === T_DIR ? closeTrees : closeNodes).push(o.node);
+      inserts.push({ parent: dir, e: req.entries[i]!, content });
+      return false;
+    });
+    if (!req.partial) {
+      const listed = new Set(names);
+      for (const [n, o] of open) if (!listed.has(n)) closeTrees.push(o.node);
+    }
+    const stmts: InStatement[] = [
+      cat.stmtInsertNodes(dir, req.entries.map((e) => e.name)),
+      ...(closeTrees.length ? cat.stmtCloseSubtrees(closeTrees, b.lastSet) : []),
+      ...(closeNodes.length ? [cat.stmtCloseNodes(closeNodes, b.lastSet)] : []),
+      ...(inserts.length ? [cat.stmtInsertVersions(b.setId, inserts)] : []),
+    ];
+    if (!req.partial) {
+      stmts.push({ sql: 'DELETE FROM dir_listing WHERE node = ?', args: [dir] });
+      b.hashes.delete(dir);
+      if (req.hash && need.length === 0) {
+        stmts.push(cat.stmtSetDirHashes([[dir, req.hash]]));
+        b.hashes.set(dir, req.hash.toString('hex'));
+      } else if (req.hash) {
+        b.pendingDirs.set(dir, { hash: req.hash, waiting: need.length });
+      }
+    }
+    stmts.push(cat.stmtSelectNodes(dir, req.entries.map((e) => e.name)));
+    const results = await this.db.batch(stmts);
+    const nodeRows = JSON.parse(String(results[results.length - 1]!.rows[0]![0] ?? '[]')) as [string, number][];
+    const nodeOf = new Map(nodeRows.map(([n, id]) => [n.toLowerCase(), id]));
+    const nodes = names.map((n) => nodeOf.get(n) ?? 0);
+    for (const o of open.values()) if (o.type === T_DIR) b.openDirs.delete(`${dir}/${o.name.toString('hex')}`);
+    req.entries.forEach((e, i) => {
+      if (e.type === T_DIR) b.openDirs.set(`${dir}/${names[i]}`, nodes[i]!);
+    });
+    return { unchanged: false, nodes, need };
+  }
+
+  missingChunks(ids: Buffer[]): Promise<number[]> {
+    return this.serial.run(async () => {
+      const b = this.backup;
+      const missing = await cat.missingChunks(this.db, ids);
+      return b ? missing.filter((i) => !b.builder.has(ids[i]!)) : missing;
+    });
+  }
+
+  putChunks(chunks: ChunkUpload[]): Promise<void> {
+    return this.serial.run(async () => {
+      const b = this.active();
+      for (const c of chunks) {
+        if (!Buffer.isBuffer(c.id) || c.id.length !== 32 || !Buffer.isBuffer(c.blob)) throw new UsageError('malformed chunk upload');
+        if (b.builder.has(c.id)) continue;
+        b.builder.add(c.id, c.type, c.blob);
+        if (b.builder.isFull()) await this.flush(b);
+      }
+    });
+  }
+
+  commitFiles(files: FileCommit[]): Promise<void> {
+    return this.serial.run(async () => {
+      const b = this.active();
+      const ids = files.flatMap((f) => (f.hash ? f.chunks : []));
+      const missing = (await cat.missingChunks(this.db, ids)).filter((i) => !b.builder.has(ids[i]!));
+      if (missing.length) throw new UsageError(`file commit refers to ${missing.length} chunk(s) the repository does not have`);
+      for (const f of files) {
+        b.commits.push(f);
+        const p = b.pendingDirs.get(f.dir);
+        if (p) p.waiting--;
+        if (p && p.waiting <= 0) {
+          b.pendingDirs.delete(f.dir);
+          b.readyHashes.push([f.dir, p.hash]);
+        }
+      }
+      if (b.commits.length >= (this.opts.maxPendingFiles ?? 2000)) await this.flush(b);
+    });
+  }
+
+  /** Makes the open pack durable, then records the file versions that waited for it. */
+  private async flush(b: Backup): Promise<void> {
+    const stmts: InStatement[] = [];
+    if (b.builder.count > 0) {
+      const pack = b.builder.finish();
+      b.builder = new PackBuilder(this.opts.packSize);
+      await this.repo.store.put('packs', pack.name, pack.data);
+      stmts.push(...cat.stmtInsertPack({ name: pack.name, size: pack.data.length, entries: pack.entries }));
+    }
+    const commits = b.commits;
+    b.commits = [];
+    if (commits.length) {
+      const stored = commits.filter((c) => c.hash);
+      stmts.push(cat.stmtInsertContents(stored.map((c) => ({ hash: c.hash!, size: c.entry.size, chunks: c.chunks }))));
+      stmts.push(cat.stmtCloseNamed(commits.map((c) => ({ parent: c.dir, name: c.entry.name })), b.lastSet));
+      stmts.push(cat.stmtInsertVersions(b.setId, stored.map((c) => ({ parent: c.dir, e: c.entry, content: c.hash! }))));
+    }
+    if (b.readyHashes.length) {
+      stmts.push(cat.stmtSetDirHashes(b.readyHashes));
+      for (const [n, h] of b.readyHashes) b.hashes.set(n, h.toString('hex'));
+      b.readyHashes = [];
+    }
+    if (stmts.length) await this.db.batch(stmts);
+  }
+
+  finishBackup(req: FinishRequest): Promise<FinishReply> {
+    return this.serial.run(async () => {
+      const b = this.active();
+      await this.flush(b);
+      // Names under the ancestors of this run's roots that this run did not visit are gone.
+      for (const [dir, seen] of b.partialSeen) {
+        const gone = (await cat.openVersions(this.db, dir)).filter((o) => !seen.has(o.name.toString('hex'))).map((o) => o.node);
+        if (gone.length) await this.db.batch(cat.stmtCloseSubtrees(gone, b.lastSet));
+      }
+      const taken = new Set((await cat.listSets(this.db)).filter((s) => s.id !== b.setId).map((s) => s.name));
+      const auto = autoName(new Date(b.startTime), (n) => taken.has(n), this.opts.naming ?? DEFAULT_NAMING);
+      const name = b.req.name ?? auto.name;
+      await cat.completeSet(this.db, b.setId, {
+        name, priority: auto.priority, keepDays: auto.keepDays, endTime: Date.now(), stats: req.stats ?? {},
+        snapshot: null, tags: b.req.tags, moveTags: b.req.moveTags === true,
+      });
+      this.backup = null;
+      await b.lock.release();
+      return { setId: b.setId, name, priority: auto.priority };
+    });
+  }
+
+  abortBackup(reason: string): Promise<void> {
+    return this.serial.run(async () => {
+      const b = this.backup;
+      if (!b) return;
+      this.backup = null;
+      try {
+        await this.flush(b); // what was sent is kept for the next run
+        await cat.failSet(this.db, b.setId, reason, {});
+      } finally {
+        await b.lock.release();
+      }
+    });
+  }
+
+  async listSets(): Promise<SetInfo[]> {
+    return (await cat.listSets(this.db)).map((s) => ({
+      id: s.id, name: s.name, completed: s.completed, priority: s.priority, keepDays: s.keepDays, full: s.full,
+      locked: s.locked, startTime: s.startTime, endTime: s.endTime, clientTime: s.clientTime, stats: s.stats,
+      error: s.error, tags: s.tags.map((t) => Buffer.from(t, 'hex')),
+    }));
+  }
+
+  listDir(setId: number, dir: number): Promise<VisibleEntry[]> {
+    return cat.visibleEntries(this.db, dir, setId);
+  }
+
+  lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null> {
+    return cat.lookupChild(this.db, dir, name, setId);
+  }
+
+  async readChunks(ids: Buffer[]): Promise<(Buffer | null)[]> {
+    const where = await cat.chunkLocations(this.db, ids);
+    return Promise.all(ids.map(async (id) => {
+      const loc = where.get(id.toString('hex'));
+      if (!loc) return null;
+      try {
+        return await this.repo.store.getRange('packs', loc.pack, loc.offset, loc.length);
+      } catch {
+        return null;
+      }
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.backup) await this.abortBackup('session closed before the backup finished').catch(() => undefined);
+    this.repo.close();
+  }
+}
+
