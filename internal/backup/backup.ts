@@ -2,6 +2,7 @@
 // content the repository asks for, then complete the set.
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+import type { CompressAlg } from '../compress/index.ts';
 import { TardisError } from '../errors/errors.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import { ROOT_NODE, T_DIR, type NamedEntry } from '../model/entry.ts';
@@ -23,6 +24,8 @@ export interface BackupOptions {
   tags?: string[];
   moveTags?: boolean;
   force?: boolean;
+  /** Compression for this run's new chunks (default: the repository's). */
+  compression?: CompressAlg;
   /** Called for every problem (vanished, unreadable, changed, skipped socket). */
   onProblem?: (kind: string, path: string, message: string) => void;
   onProgress?: (s: Stats, current: string) => void;
@@ -41,7 +44,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
   const started = Date.now();
   const stats = newStats();
   const enc = new EntryEncoder(keyring);
-  const uploader = new Uploader(session, keyring, stats);
+  const uploader = new Uploader(session, keyring, stats, opts.compression);
   const problem = (kind: string, p: Buffer | string, message: string) => {
     if (kind !== 'skipped-socket') stats.problems++;
     else stats.skipped++;

@@ -2,6 +2,7 @@
 // repository lacks (sealed: compressed, then encrypted).
 import { constants as C } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { CompressAlg } from '../compress/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import type { RepoSession } from '../model/session.ts';
 import { BLOB_DATA } from '../pack/index.ts';
@@ -32,12 +33,14 @@ export class Uploader {
   private readonly session: RepoSession;
   private readonly keyring: Keyring;
   private readonly stats: Stats;
+  private readonly compression: CompressAlg | undefined;
   private pending: { id: Buffer; data: Buffer }[] = [];
 
-  constructor(session: RepoSession, keyring: Keyring, stats: Stats) {
+  constructor(session: RepoSession, keyring: Keyring, stats: Stats, compression?: CompressAlg) {
     this.session = session;
     this.keyring = keyring;
     this.stats = stats;
+    this.compression = compression;
   }
 
   async file(path: Buffer, expect: { ino: bigint; size: number; mtimeNs: bigint }, onBytes: (n: number) => void): Promise<UploadResult> {
@@ -89,7 +92,7 @@ export class Uploader {
     if (missing.length === 0) return;
     const uploads = missing.map((i) => {
       const c = list[i]!;
-      const blob = this.keyring.sealChunk(c.id, c.data);
+      const blob = this.keyring.sealChunk(c.id, c.data, this.compression);
       this.stats.bytesNew += c.data.length;
       this.stats.bytesStored += blob.length;
       this.stats.chunksNew++;

@@ -1,0 +1,99 @@
+// sonic: repository administration. This version has create, list and info.
+import { cac } from 'cac';
+import * as cli from '../../internal/cli/common.ts';
+import { formatBytes, formatDuration } from '../../internal/config/index.ts';
+import { getPassword } from '../../internal/config/password.ts';
+import { createRepository, openRepository } from '../../internal/connect/connect.ts';
+import { UsageError } from '../../internal/errors/errors.ts';
+import type { Keyring } from '../../internal/keyring/keyring.ts';
+import type { SetInfo } from '../../internal/model/session.ts';
+import { selectSet } from '../../internal/restore/index.ts';
+import { renderTable } from '../../internal/ui/index.ts';
+import { formatTime } from '../../internal/ui/format.ts';
+import { VERSION } from '../../internal/version/version.ts';
+
+const prog = cac('sonic');
+const out = (l: string) => process.stdout.write(l + '\n');
+
+cli.repositoryOptions(prog.command('create', 'Create a new repository (file: only)'))
+  .option('--no-password', 'Create a repository without a password (NOT protected)')
+  .option('--cipher <alg>', 'chacha20-poly1305 (default) or aes-256-gcm')
+  .option('-Z, --compress-data <alg>', 'Default compression: zstd (default), gzip or none');
+cli.repositoryOptions(prog.command('list', 'List the backup sets'))
+  .option('-l, --long', 'More columns')
+  .option('--json', 'JSON output');
+cli.repositoryOptions(prog.command('info', 'Details of one set (-b) or of every set'))
+  .option('-b, --backup <set>', 'Set by id, name, tag or Current')
+  .option('--json', 'JSON output');
+prog.help();
+prog.version(VERSION);
+prog.usage('COMMAND [options]\n\nExit status: 0 success; 1 failure; 2 unknown set.');
+
+function setJson(s: SetInfo, k: Keyring) {
+  return { ...s, tags: s.tags.map((t) => k.decString(t)) };
+}
+
+cli.runMain('sonic', async () => {
+  const parsed = prog.parse(['node', 'sonic', ...cli.argv()], { run: false });
+  const o = parsed.options;
+  if (o.help || o.version) return cli.EXIT_OK;
+  const name = prog.matchedCommandName;
+  if (!name) throw new UsageError(parsed.args.length ? `unknown command '${parsed.args[0]}' (see sonic --help)` : 'no command given (see sonic --help)');
+  const url = cli.repositoryUrl(o);
+  if (name === 'create') {
+    const pw = await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true });
+    const conn = await createRepository(url, pw, {
+      aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
+      compression: cli.oneOf(o.compressData, 'compress-data', ['zstd', 'gzip', 'none'] as const, 'zstd'),
+    });
+    const info = await conn.session.info();
+    await conn.session.close();
+    out(`created repository ${info.client} (${info.config.encrypted ? info.config.aead : 'NOT encrypted'}, ${info.config.compression}) at ${url}`);
+    return cli.EXIT_OK;
+  }
+  const conn = await openRepository(url, cli.passwordSource(o));
+  try {
+    const sets = await conn.session.listSets();
+    const k = conn.keyring;
+    const completed = sets.filter((s) => s.completed);
+    const current = completed[completed.length - 1];
+    if (name === 'list') {
+      if (o.json) {
+        out(JSON.stringify(sets.map((s) => setJson(s, k))));
+        return cli.EXIT_OK;
+      }
+      const rows = sets.map((s) => {
+        const notes = [...s.tags.map((t) => k.decString(t)!), ...(s === current ? ['Current'] : []), ...(s.error ? [`error: ${s.error}`] : [])];
+        const st = s.stats ?? {};
+        const base = [s.name, String(s.id), s.completed ? 'Comp' : 'Incomp', String(s.priority), formatTime(s.startTime),
+          s.endTime ? formatDuration(s.endTime - s.startTime) : '', String(st.files ?? ''), formatBytes(st.bytesNew ?? 0), s.locked ? '*' : '', notes.join(' ')];
+        return o.long ? [...base, String(st.filesRead ?? ''), formatBytes(st.bytesRead ?? 0)] : base;
+      });
+      const headers = ['Name', 'Id', 'Status', 'Pri', 'Start', 'Runtime', 'Files', 'New', 'L', 'Notes'];
+      out(renderTable(o.long ? [...headers, 'Read', 'Bytes read'] : headers, rows, { align: ['l', 'r', 'l', 'r', 'l', 'r', 'r', 'r', 'l', 'l', 'r', 'r'] }));
+      return cli.EXIT_OK;
+    }
+    // info
+    const chosen = o.backup === undefined ? sets : [selectSet(sets, k, { backup: String(o.backup) })];
+    if (o.json) {
+      out(JSON.stringify(chosen.map((s) => setJson(s, k))));
+      return cli.EXIT_OK;
+    }
+    const repo = await conn.session.info();
+    out(`Repository: ${repo.client}  (${repo.config.encrypted ? repo.config.aead : 'not encrypted'}, ${repo.config.compression}, chunks ${formatBytes(repo.config.chunker.avg)} avg)`);
+    for (const s of chosen) {
+      const st = s.stats ?? {};
+      out('');
+      out(`Set:        ${s.name} (id ${s.id})${s === current ? '  [Current]' : ''}`);
+      out(`Status:     ${s.completed ? 'completed' : 'incomplete'}${s.locked ? ', locked' : ''}${s.error ? `, error: ${s.error}` : ''}`);
+      out(`Started:    ${formatTime(s.startTime)}${s.endTime ? `, ran ${formatDuration(s.endTime - s.startTime)}` : ''}`);
+      out(`Priority:   ${s.priority}, keep ${s.keepDays ? `${s.keepDays} days` : 'forever'}`);
+      if (s.tags.length) out(`Tags:       ${s.tags.map((t) => k.decString(t)).join(', ')}`);
+      out(`Files:      ${st.files ?? 0} in ${st.dirs ?? 0} dirs, ${st.filesRead ?? 0} read, ${formatBytes(st.bytesRead ?? 0)}`);
+      out(`New data:   ${formatBytes(st.bytesNew ?? 0)}, stored as ${formatBytes(st.bytesStored ?? 0)}`);
+    }
+    return cli.EXIT_OK;
+  } finally {
+    await conn.session.close();
+  }
+});

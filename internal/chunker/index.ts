@@ -1,0 +1,1 @@
+export { type ChunkerParams, Chunker, chunkStream, DEFAULT_CHUNKER, gearTable, validateChunkerParams } from './chunker.ts';

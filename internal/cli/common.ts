@@ -1,0 +1,113 @@
+// What every command shares: repository and password options, the error → exit code mapping,
+// and the logger. Commands stay thin: parse, call the engine, report.
+import type { CAC, Command } from 'cac';
+import { expandArgFiles } from '../config/argfile.ts';
+import { getPassword, type PasswordOptions } from '../config/password.ts';
+import { TardisError, UsageError } from '../errors/errors.ts';
+import { Logger, setProgramName } from '../ui/index.ts';
+
+export const EXIT_OK = 0;
+export const EXIT_FAIL = 1;
+export const EXIT_NOT_FOUND = 2;
+export const EXIT_PARTIAL = 3;
+
+export interface RepoFlags {
+  repository?: string;
+  password?: string | boolean | number;
+  passwordFile?: string;
+  passwordProg?: string;
+}
+
+type HasOption = Pick<CAC, 'option'> | Pick<Command, 'option'>;
+
+export function repositoryOptions<T extends HasOption>(c: T): T {
+  c.option('-R, --repository <url>', 'Repository URL: file:/path/CLIENT, a path, or (later) tardis://host/CLIENT [$TARDIS_REPO]');
+  c.option('-P, --password [password]', 'Password (without a value: ask on the terminal) [$TARDIS_PASSWORD]');
+  c.option('-F, --password-file <file>', 'Read the password from the first line of FILE ("-" = stdin) [$TARDIS_PASSWORD_FILE]');
+  c.option('--password-prog <command>', 'Run COMMAND and use the first line it prints as the password [$TARDIS_PASSWORD_PROG]');
+  return c;
+}
+
+export function repositoryUrl(flags: RepoFlags, env = process.env): string {
+  const url = flags.repository ?? env.TARDIS_REPO;
+  if (!url) throw new UsageError('no repository given: use --repository URL or set TARDIS_REPO');
+  return String(url);
+}
+
+/**
+ * Password options from parsed flags. cac turns a declared `--no-password` into a default of
+ * `password: true`, which would look like a bare `--password`; the raw arguments tell them apart.
+ */
+export function passwordOptions(flags: RepoFlags, args: string[] = argv()): PasswordOptions {
+  const noPassword = args.includes('--no-password');
+  const asked = args.some((a) => a === '-P' || a === '--password' || a.startsWith('--password=') || /^-[^-]*P/.test(a));
+  const p = flags.password === true && !asked ? undefined : flags.password;
+  return {
+    password: p === true || p === '' ? true : p === undefined || p === false ? undefined : String(p),
+    passwordFile: flags.passwordFile === undefined ? undefined : String(flags.passwordFile),
+    passwordProg: flags.passwordProg === undefined ? undefined : String(flags.passwordProg),
+    noPassword,
+  };
+}
+
+/** A password getter for opening an existing repository (asked only if it is encrypted). */
+export function passwordSource(flags: RepoFlags): () => Promise<string | null> {
+  return () => getPassword(passwordOptions(flags));
+}
+
+/** cac gives a repeated flag as an array and a counted one (-vv) as an array of true. */
+export function count(v: unknown): number {
+  if (Array.isArray(v)) return v.length;
+  if (typeof v === 'number') return v;
+  return v ? 1 : 0;
+}
+
+export function list(v: unknown): string[] {
+  if (v === undefined || v === null || v === false) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+export function intOption(v: unknown, name: string, def: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} needs a non-negative integer, not '${String(v)}'`);
+  return n;
+}
+
+export function oneOf<T extends string>(v: unknown, name: string, allowed: readonly T[], def: T): T {
+  if (v === undefined) return def;
+  const s = String(v) as T;
+  if (!allowed.includes(s)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, not '${String(v)}'`);
+  return s;
+}
+
+export function argv(): string[] {
+  return expandArgFiles(process.argv.slice(2));
+}
+
+/**
+ * Runs a command's main function: a TardisError prints one line and exits with its code;
+ * anything else is a bug and shows its stack with -v or TARDIS_DEBUG.
+ */
+export function runMain(name: string, main: (log: Logger) => Promise<number>): void {
+  setProgramName(name);
+  const verbose = process.argv.some((a) => /^-v+$|^--verbose$/.test(a)) || !!process.env.TARDIS_DEBUG;
+  const log = new Logger({ verbosity: 0 });
+  main(log).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof TardisError) {
+        log.error(err.message);
+        process.exitCode = err.exitCode;
+      } else if (err instanceof Error && /^Unknown option|missing required|Unused args/i.test(err.message)) {
+        log.error(`${err.message} (see --help)`);
+        process.exitCode = EXIT_FAIL;
+      } else {
+        log.error(verbose && err instanceof Error ? (err.stack ?? err.message) : `unexpected error: ${(err as Error)?.message ?? String(err)}`);
+        process.exitCode = EXIT_FAIL;
+      }
+    },
+  );
+}

@@ -1,0 +1,11 @@
+export { parseRepositoryUrl, formatRepositoryUrl, validateClientName, DEFAULT_PORT, DEFAULT_REMOTE_PORT } from './url.ts';
+export type { RepoUrl, ParseUrlOptions } from './url.ts';
+export { getPassword, promptPassword } from './password.ts';
+export type { PasswordOptions, GetPasswordContext, PromptTerminal, PromptOptions } from './password.ts';
+export { expandArgFiles, splitArgs, MAX_ARGFILE_DEPTH } from './argfile.ts';
+export { parseIni, iniGet } from './ini.ts';
+export type { Ini, IniSection, IniEntry } from './ini.ts';
+export { getDefault, BUILTIN_DEFAULTS, SYSTEM_DEFAULTS_FILE } from './defaults.ts';
+export type { DefaultName } from './defaults.ts';
+export { parseSize, formatBytes } from './size.ts';
+export { parseDuration, formatDuration } from './duration.ts';

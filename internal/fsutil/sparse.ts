@@ -1,0 +1,103 @@
+// Sequential file writer that leaves holes: 4 KiB-aligned all-zero blocks are skipped (the
+// offset just advances) and close() truncates to the final size, so zero tails become holes too.
+// The handle must be a new, empty file: skipped ranges read back as zeros only because nothing was there.
+
+import type { FileHandle } from 'node:fs/promises';
+
+export const SPARSE_BLOCK = 4096;
+/** Adjacent data blocks are coalesced into writes of up to this many bytes. */
+const MAX_WRITE = 1 << 20;
+const ZERO = Buffer.alloc(SPARSE_BLOCK);
+
+export class SparseWriter {
+  private readonly fh: FileHandle;
+  /** Bytes accepted so far (the logical file offset). */
+  private pos = 0;
+  /** The incomplete block at the end, pos - pending.length is block-aligned. */
+  private readonly pending = Buffer.alloc(SPARSE_BLOCK);
+  private pendingLen = 0;
+  private skipped = 0;
+  private closed = false;
+
+  constructor(fh: FileHandle) {
+    this.fh = fh;
+  }
+
+  /** Bytes accepted so far. */
+  get size(): number {
+    return this.pos;
+  }
+
+  /** Bytes not written because they were whole zero blocks. */
+  get skippedBytes(): number {
+    return this.skipped;
+  }
+
+  /** Appends data; the caller may reuse `data` once the promise resolves. */
+  async write(data: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error('SparseWriter: write after close');
+    let buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.pendingLen > 0) {
+      const n = Math.min(SPARSE_BLOCK - this.pendingLen, buf.length);
+      buf.copy(this.pending, this.pendingLen, 0, n);
+      this.pendingLen += n;
+      buf = buf.subarray(n);
+      if (this.pendingLen < SPARSE_BLOCK) {
+        this.pos += n;
+        return;
+      }
+      await this.writeBlocks(this.pending, this.pos + n - SPARSE_BLOCK);
+      this.pendingLen = 0;
+      this.pos += n;
+    }
+    const whole = buf.length - (buf.length % SPARSE_BLOCK);
+    if (whole > 0) await this.writeBlocks(buf.subarray(0, whole), this.pos);
+    this.pos += whole;
+    const rest = buf.length - whole;
+    buf.copy(this.pending, 0, whole);
+    this.pendingLen = rest;
+    this.pos += rest;
+  }
+
+  /** Writes whole blocks at a block-aligned offset, skipping zero blocks and coalescing the others. */
+  private async writeBlocks(buf: Buffer, at: number): Promise<void> {
+    let run = 0; // start of the data blocks not yet written
+    let off = 0;
+    for (; off < buf.length; off += SPARSE_BLOCK) {
+      if (ZERO.equals(buf.subarray(off, off + SPARSE_BLOCK))) {
+        if (off > run) await this.writeAll(buf.subarray(run, off), at + run);
+        run = off + SPARSE_BLOCK;
+        this.skipped += SPARSE_BLOCK;
+      } else if (off + SPARSE_BLOCK - run > MAX_WRITE) {
+        await this.writeAll(buf.subarray(run, off), at + run);
+        run = off;
+      }
+    }
+    if (off > run) await this.writeAll(buf.subarray(run, off), at + run);
+  }
+
+  private async writeAll(buf: Buffer, at: number): Promise<void> {
+    let done = 0;
+    while (done < buf.length) {
+      const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, at + done);
+      done += bytesWritten;
+    }
+  }
+
+  /**
+   * Flushes the last partial block (skipped if all zeros), truncates the file to `size`
+   * (default: bytes written) so trailing zeros are a hole, and closes the handle.
+   */
+  async close(size: number = this.pos): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      const tail = this.pending.subarray(0, this.pendingLen);
+      if (tail.some((b) => b !== 0)) await this.writeAll(tail, this.pos - this.pendingLen);
+      else this.skipped += tail.length;
+      await this.fh.truncate(size);
+    } finally {
+      await this.fh.close();
+    }
+  }
+}

@@ -1,0 +1,216 @@
+// Depth-first, parents-first walk of directory trees, yielding one sorted listing per directory.
+//
+// Race safety: each directory is opened with O_NOFOLLOW and checked (dev, ino) against the entry
+// its parent listed, then read and its children lstat'ed through /proc/self/fd/N, so a directory
+// swapped for a symlink mid-walk is reported instead of followed. Without /proc, plain paths are used.
+
+import { constants as C, existsSync, type BigIntStats } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import { NotFoundError, TardisError, UsageError } from '../errors/errors.ts';
+import { entryFromStats, entryTypeOf, type FsEntry } from './entry.ts';
+import { joinPath, printable } from './names.ts';
+
+export interface Problem {
+  /** 'skipped-socket' is a note; the others mean something could not be recorded. */
+  kind: 'unreadable' | 'vanished' | 'skipped-socket' | 'other';
+  path: Buffer;
+  error?: Error;
+}
+
+export interface DirListing {
+  /** Absolute path of the directory. */
+  path: Buffer;
+  /** 0 for a root, 1 for its subdirectories, ... */
+  depth: number;
+  /** Sorted by name bytes (Buffer.compare). */
+  entries: FsEntry[];
+}
+
+export interface WalkOptions {
+  /** 0 (default) = unlimited; N = list directories at depth < N (1 = only the roots' own entries). */
+  maxDepth?: number;
+  /** Descend into subdirectories on another device than their root (default false: list, don't enter). */
+  crossDevice?: boolean;
+  onProblem?: (p: Problem) => void;
+  /** Directories read ahead of the consumer (default 8); 0 makes reads happen strictly in order. */
+  readAhead?: number;
+}
+
+/** Concurrent lstat calls per walk; the libuv pool has few threads, more only queues. */
+const STAT_CONCURRENCY = 64;
+/** Directories read ahead of the consumer by default, so small directories overlap. */
+const READ_AHEAD = 8;
+
+const PROC_FD = existsSync('/proc/self/fd') ? '/proc/self/fd/' : null;
+
+/** Metadata of a root itself (not followed if it is a symlink); name is the path as given. */
+export async function statRoot(path: Buffer): Promise<FsEntry> {
+  let st: BigIntStats;
+  try {
+    st = await fsp.lstat(path, { bigint: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') throw new NotFoundError(`no such file or directory: ${printable(path)}`, { cause: err });
+    throw new TardisError(`cannot stat ${printable(path)}: ${e.code ?? e.message}`, { cause: err });
+  }
+  if (entryTypeOf(Number(st.mode)) === null) throw new UsageError(`cannot back up a socket: ${printable(path)}`);
+  const target = st.isSymbolicLink() ? await fsp.readlink(path, { encoding: 'buffer' }) : undefined;
+  return entryFromStats(path, st, target);
+}
+
+class Limiter {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.max) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next(); // hand the slot over without releasing it
+      else this.active--;
+    }
+  }
+}
+
+interface Pending {
+  path: Buffer;
+  depth: number;
+  /** What the parent listed; absent for a root. */
+  expect?: { dev: bigint; ino: bigint };
+  /** Device of the root this directory belongs to (learnt when a root is opened). */
+  rootDev?: bigint;
+  read?: Promise<ReadResult>;
+}
+
+interface ReadResult {
+  /** null: the directory could not be listed (see problems) or a root is not a directory. */
+  entries: FsEntry[] | null;
+  dev: bigint;
+  problems: Problem[];
+}
+
+function classify(err: unknown): Problem['kind'] {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'vanished';
+  if (code === 'EACCES' || code === 'EPERM') return 'unreadable';
+  return 'other';
+}
+
+function problem(kind: Problem['kind'], path: Buffer, err: unknown): Problem {
+  return { kind, path, error: err instanceof Error ? err : new Error(String(err)) };
+}
+
+async function readDir(item: Pending, limiter: Limiter): Promise<ReadResult> {
+  const problems: Problem[] = [];
+  let fh: fsp.FileHandle | undefined;
+  try {
+    try {
+      fh = await fsp.open(item.path, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A root that is not a directory has no listing; the caller records it via statRoot.
+      if (!item.expect && (code === 'ENOTDIR' || code === 'ELOOP')) return { entries: null, dev: 0n, problems };
+      // ENOTDIR/ELOOP for a subdirectory: it was replaced by something else since its parent was read.
+      const kind = code === 'ENOTDIR' || code === 'ELOOP' ? 'vanished' : classify(err);
+      problems.push(problem(kind, item.path, err));
+      return { entries: null, dev: 0n, problems };
+    }
+    const self = await fh.stat({ bigint: true });
+    if (item.expect && (self.dev !== item.expect.dev || self.ino !== item.expect.ino)) {
+      problems.push(problem('vanished', item.path, new Error('directory was replaced during the walk')));
+      return { entries: null, dev: self.dev, problems };
+    }
+    const base = PROC_FD ? Buffer.from(PROC_FD + fh.fd) : item.path;
+    let names: Buffer[];
+    try {
+      names = await fsp.readdir(base, { encoding: 'buffer' });
+    } catch (err) {
+      problems.push(problem(classify(err), item.path, err));
+      return { entries: null, dev: self.dev, problems };
+    }
+    names.sort(Buffer.compare);
+    const slots: (FsEntry | Problem | null)[] = new Array(names.length).fill(null);
+    await Promise.all(
+      names.map((name, i) =>
+        limiter.run(async () => {
+          slots[i] = await statChild(base, item.path, name);
+        }),
+      ),
+    );
+    const entries: FsEntry[] = [];
+    for (const s of slots) {
+      if (s === null) continue;
+      if ('kind' in s) problems.push(s);
+      else entries.push(s);
+    }
+    return { entries, dev: self.dev, problems };
+  } catch (err) {
+    problems.push(problem('other', item.path, err));
+    return { entries: null, dev: 0n, problems };
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+async function statChild(base: Buffer, dir: Buffer, name: Buffer): Promise<FsEntry | Problem> {
+  const at = joinPath(base, name);
+  try {
+    const st = await fsp.lstat(at, { bigint: true });
+    if (st.isSocket()) return { kind: 'skipped-socket', path: joinPath(dir, name) };
+    if (entryTypeOf(Number(st.mode)) === null) {
+      return problem('other', joinPath(dir, name), new Error('unsupported file type'));
+    }
+    const target = st.isSymbolicLink() ? await fsp.readlink(at, { encoding: 'buffer' }) : undefined;
+    return entryFromStats(name, st, target);
+  } catch (err) {
+    // EINVAL from readlink: no longer a symlink, i.e. replaced since lstat.
+    const kind = (err as NodeJS.ErrnoException).code === 'EINVAL' ? 'vanished' : classify(err);
+    return problem(kind, joinPath(dir, name), err);
+  }
+}
+
+/**
+ * Walks each root (absolute path) depth-first: a directory's listing comes before its
+ * subdirectories' listings, subdirectories in name order. Symlinks are never followed; a root
+ * that is not a directory yields nothing. Problems are reported in walk order and the walk goes on.
+ */
+export async function* walk(roots: Buffer[], opts: WalkOptions = {}): AsyncGenerator<DirListing> {
+  const maxDepth = opts.maxDepth ?? 0;
+  if (!Number.isInteger(maxDepth) || maxDepth < 0) throw new UsageError(`invalid maximum depth: ${maxDepth}`);
+  for (const r of roots) {
+    if (r.length === 0 || r[0] !== 0x2f) throw new UsageError(`not an absolute path: ${printable(r)}`);
+  }
+  const limiter = new Limiter(STAT_CONCURRENCY);
+  const stack: Pending[] = roots.map((path) => ({ path, depth: 0 })).reverse();
+  const listed = (depth: number) => maxDepth === 0 || depth < maxDepth;
+  const readAhead = opts.readAhead ?? READ_AHEAD;
+
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    const res = await (item.read ?? readDir(item, limiter));
+    for (const p of res.problems) opts.onProblem?.(p);
+    if (res.entries === null) continue;
+
+    const rootDev = item.rootDev ?? res.dev;
+    const depth = item.depth + 1;
+    if (listed(depth)) {
+      for (let i = res.entries.length - 1; i >= 0; i--) {
+        const e = res.entries[i];
+        if (e.type !== 'dir' || (!opts.crossDevice && e.dev !== rootDev)) continue;
+        stack.push({ path: joinPath(item.path, e.name), depth, expect: { dev: e.dev, ino: e.ino }, rootDev });
+      }
+    }
+    // Everything on the stack will be read; start the next few while the consumer works.
+    for (let i = stack.length - 1; i >= Math.max(0, stack.length - readAhead); i--) {
+      const next = stack[i];
+      next.read ??= readDir(next, limiter);
+    }
+    yield { path: item.path, depth: item.depth, entries: res.entries };
+  }
+}
