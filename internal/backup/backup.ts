@@ -13,6 +13,8 @@ import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
 import { Uploader } from './upload.ts';
+import { BLOB_TREE } from '../pack/index.ts';
+import { encodeSet, sealManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
 
 export interface BackupOptions {
   roots: string[];
@@ -104,8 +106,16 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
       }
     }
     await uploader.flush();
+    await session.endWalk();
+    // The set's tree, sealed, so the catalog can be rebuilt from the store alone.
+    const snapStats = newStats();
+    const counter = { versions: 0 };
+    const snap = await new Uploader(session, keyring, snapStats).stream(encodeSet(session, begin.setId, counter), BLOB_TREE);
+    stats.snapshotBytes = snap.size;
+    stats.snapshotNew = snapStats.bytesNew;
+    const manifest = sealManifest(keyring, { v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks });
     stats.durationMs = Date.now() - started;
-    const done = await session.finishBackup({ stats: { ...stats } });
+    const done = await session.finishBackup({ stats: { ...stats }, snapshot: manifest });
     stats.durationMs = Date.now() - started;
     return { setId: done.setId, name: done.name, resumed: begin.resumed, stats };
   } catch (err) {
@@ -118,7 +128,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     const prior = linkKey ? linked.get(linkKey) : undefined;
     if (prior) return { dir, entry: wire, hash: prior.hash, chunks: prior.chunks };
     try {
-      const r = await uploader.file(p, e, () => undefined);
+      const r = await uploader.file(p, e);
       stats.filesRead++;
       if (r.changed) {
         stats.changedDuringRead++;

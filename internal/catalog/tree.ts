@@ -4,7 +4,7 @@ import type { InStatement } from '@libsql/client';
 import type { CatalogDb } from './db.ts';
 import { hex, unhex } from './db.ts';
 
-import { T_DIR, T_FILE, type EntryMeta, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
+import { T_DIR, T_FILE, type EntryMeta, type NamedEntry, type SetVersion, type VisibleEntry } from '../model/entry.ts';
 
 /** A current (open) version of a node, as the backup compares against it. */
 export interface OpenVersion extends NamedEntry {
@@ -168,4 +168,21 @@ export async function lookupChild(db: CatalogDb, dir: number, name: Buffer, setI
   );
   const r = all[0];
   return r ? { node: r[0] as number, hash: unhex(r[1] as string | null), chunks: unhex(r[2] as string | null), name: unhex(r[3] as string)!, ...metaFrom(r, 4) } : null;
+}
+
+/** One page of the versions visible in a set, in version-id order (for snapshots). */
+export async function setVersionsPage(db: CatalogDb, setId: number, afterId: number, limit: number): Promise<{ entries: SetVersion[]; last: number | null }> {
+  const rows = await db.json<Row[]>(
+    `SELECT json_group_array(json(r)) FROM (
+       SELECT json_array(v.id, n.parent, n.id, hex(c.hash), hex(c.chunks), hex(n.name), ${META_COLS}) AS r
+       FROM versions v JOIN nodes n ON n.id = v.node LEFT JOIN contents c ON c.id = v.content
+       WHERE v.id > ?2 AND v.first_set <= ?1 AND (v.last_set IS NULL OR v.last_set >= ?1)
+       ORDER BY v.id LIMIT ?3)`,
+    [setId, afterId, limit],
+  );
+  const entries = rows.map((r) => ({
+    parent: r[1] as number, node: r[2] as number, hash: unhex(r[3] as string | null), chunks: unhex(r[4] as string | null),
+    name: unhex(r[5] as string)!, ...metaFrom(r, 6),
+  }));
+  return { entries, last: rows.length ? (rows[rows.length - 1]![0] as number) : null };
 }

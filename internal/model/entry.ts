@@ -42,5 +42,10 @@ export interface VisibleEntry extends NamedEntry {
   chunks: Buffer | null; // concatenated 32-byte chunk ids
 }
 
+/** A version visible in a set together with its parent node (the rows of a snapshot). */
+export interface SetVersion extends VisibleEntry {
+  parent: number;
+}
+
 /** The node id of the virtual root "/". */
 export const ROOT_NODE = 0;

@@ -1,7 +1,7 @@
 // The repository session API: what a client may ask of a repository. The server implements it
 // (internal/server); for file: repositories the client calls that implementation in-process,
 // for tardisd the protocol carries the same requests. Everything here is msgpack-safe data.
-import type { NamedEntry, VisibleEntry } from './entry.ts';
+import type { NamedEntry, SetVersion, VisibleEntry } from './entry.ts';
 
 export interface ChunkerConfig {
   min: number;
@@ -89,6 +89,14 @@ export interface FileCommit {
 
 export interface FinishRequest {
   stats: Record<string, number>;
+  /** Sealed snapshot manifest (see internal/snapshot); its chunks were uploaded before. */
+  snapshot: Buffer | null;
+}
+
+export interface VersionsPage {
+  entries: SetVersion[];
+  /** Pass as `after` for the next page; null when this was the last. */
+  next: number | null;
 }
 
 export interface FinishReply {
@@ -105,12 +113,18 @@ export interface RepoSession {
   missingChunks(ids: Buffer[]): Promise<number[]>;
   putChunks(chunks: ChunkUpload[]): Promise<void>;
   commitFiles(files: FileCommit[]): Promise<void>;
+  /** The walk is over: make everything sent durable and settle the set's tree. */
+  endWalk(): Promise<void>;
   finishBackup(req: FinishRequest): Promise<FinishReply>;
   abortBackup(reason: string): Promise<void>;
   // Reading.
   listSets(): Promise<SetInfo[]>;
   listDir(setId: number, dir: number): Promise<VisibleEntry[]>;
   lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null>;
+  /** Versions visible in a set, in pages (snapshots, rebuilds, exports). */
+  setVersions(setId: number, after: number, limit: number): Promise<VersionsPage>;
+  /** The sealed snapshot manifest of a set, if it has one. */
+  readSnapshot(setId: number): Promise<Buffer | null>;
   /** Sealed blobs in the order asked; null where a chunk is missing or its pack unreadable. */
   readChunks(ids: Buffer[]): Promise<(Buffer | null)[]>;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ import { UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  RepoInfo, RepoSession, SetInfo,
+  RepoInfo, RepoSession, SetInfo, VersionsPage,
 } from '../model/session.ts';
 import { PackBuilder } from '../pack/index.ts';
 import { autoName, DEFAULT_NAMING, type NamingPolicy } from '../retention/naming.ts';
@@ -25,6 +25,8 @@ export interface SessionOptions {
 
 const MAX_DIR_ENTRIES = 1_000_000;
 const MAX_NAME = 4096;
+const MAX_PAGE = 10_000;
+const MAX_SNAPSHOT = 64 << 20;
 
 interface PendingDir {
   hash: Buffer;
@@ -278,7 +280,7 @@ export class RepositorySession implements RepoSession {
     if (stmts.length) await this.db.batch(stmts);
   }
 
-  finishBackup(req: FinishRequest): Promise<FinishReply> {
+  endWalk(): Promise<void> {
     return this.serial.run(async () => {
       const b = this.active();
       await this.flush(b);
@@ -287,12 +289,26 @@ export class RepositorySession implements RepoSession {
         const gone = (await cat.openVersions(this.db, dir)).filter((o) => !seen.has(o.name.toString('hex'))).map((o) => o.node);
         if (gone.length) await this.db.batch(cat.stmtCloseSubtrees(gone, b.lastSet));
       }
+      b.partialSeen.clear();
+    });
+  }
+
+  finishBackup(req: FinishRequest): Promise<FinishReply> {
+    return this.serial.run(async () => {
+      const b = this.active();
+      await this.flush(b); // the snapshot's chunks are durable before the manifest names them
+      let snapshot: string | null = null;
+      if (req.snapshot) {
+        if (!Buffer.isBuffer(req.snapshot) || req.snapshot.length > MAX_SNAPSHOT) throw new UsageError('malformed snapshot manifest');
+        snapshot = `${b.setId}-${randomBytes(8).toString('hex')}`;
+        await this.repo.store.put('snapshots', snapshot, req.snapshot);
+      }
       const taken = new Set((await cat.listSets(this.db)).filter((s) => s.id !== b.setId).map((s) => s.name));
       const auto = autoName(new Date(b.startTime), (n) => taken.has(n), this.opts.naming ?? DEFAULT_NAMING);
       const name = b.req.name ?? auto.name;
       await cat.completeSet(this.db, b.setId, {
         name, priority: auto.priority, keepDays: auto.keepDays, endTime: Date.now(), stats: req.stats ?? {},
-        snapshot: null, tags: b.req.tags, moveTags: b.req.moveTags === true,
+        snapshot, tags: b.req.tags, moveTags: b.req.moveTags === true,
       });
       this.backup = null;
       await b.lock.release();
@@ -328,6 +344,18 @@ export class RepositorySession implements RepoSession {
 
   lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null> {
     return cat.lookupChild(this.db, dir, name, setId);
+  }
+
+  async setVersions(setId: number, after: number, limit: number): Promise<VersionsPage> {
+    const n = Math.max(1, Math.min(Number(limit) || 1, MAX_PAGE));
+    const page = await cat.setVersionsPage(this.db, setId, Number(after) || 0, n);
+    return { entries: page.entries, next: page.entries.length === n ? page.last : null };
+  }
+
+  async readSnapshot(setId: number): Promise<Buffer | null> {
+    const set = await cat.getSet(this.db, setId);
+    if (!set?.snapshot) return null;
+    return this.repo.store.get('snapshots', set.snapshot);
   }
 
   async readChunks(ids: Buffer[]): Promise<(Buffer | null)[]> {
