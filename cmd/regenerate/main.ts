@@ -29,7 +29,7 @@ prog
   .usage('[options] PATH...\n\nRestore PATH (absolute, or relative to the current directory) from a backup set.\n' +
     'Exit status: 0 success; 1 failure; 2 unknown set; otherwise the number of failed paths (at most 125).');
 prog.help();
-prog.version(VERSION);
+prog.version(VERSION, '-V, --version'); // -v is --verbose
 
 async function isDir(p: string): Promise<boolean> {
   return (await stat(p).catch(() => null))?.isDirectory() ?? false;
@@ -37,6 +37,7 @@ async function isDir(p: string): Promise<boolean> {
 
 cli.runMain('regenerate', async () => {
   const { args, options: o } = prog.parse(['node', 'regenerate', ...cli.argv()], { run: false });
+  cli.checkOptions(prog);
   if (o.help || o.version) return cli.EXIT_OK;
   const log = new Logger({ verbosity: cli.count(o.verbose) });
   if (args.length === 0) throw new UsageError('nothing to restore: give one or more paths (see --help)');

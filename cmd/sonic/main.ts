@@ -35,6 +35,7 @@ function setJson(s: SetInfo, k: Keyring) {
 
 cli.runMain('sonic', async () => {
   const parsed = prog.parse(['node', 'sonic', ...cli.argv()], { run: false });
+  cli.checkOptions(prog);
   const o = parsed.options;
   if (o.help || o.version) return cli.EXIT_OK;
   const name = prog.matchedCommandName;

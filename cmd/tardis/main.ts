@@ -31,7 +31,7 @@ prog
   .usage('[options] [DIRECTORY...]\n\nBack up DIRECTORY (default: the current directory) to the repository.\n\n' +
     'Exit status: 0 success; 1 failure (nothing completed); 3 the set completed but some files could not be read.');
 prog.help();
-prog.version(VERSION);
+prog.version(VERSION, '-V, --version'); // -v is --verbose
 
 function printStats(s: Stats, name: string, out: (l: string) => void): void {
   out(`Set:        ${name}`);
@@ -45,6 +45,7 @@ function printStats(s: Stats, name: string, out: (l: string) => void): void {
 
 cli.runMain('tardis', async () => {
   const { args, options: o } = prog.parse(['node', 'tardis', ...cli.argv()], { run: false });
+  cli.checkOptions(prog);
   if (o.help || o.version) return cli.EXIT_OK;
   const verbosity = cli.count(o.verbose);
   const log = new Logger({ verbosity });

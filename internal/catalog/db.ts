@@ -94,6 +94,14 @@ export function hex(b: Uint8Array | null | undefined): string | null {
   return b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex') : null;
 }
 
+/**
+ * SQL for a nullable blob column as hex text. SQLite's hex(NULL) is '', which would read back
+ * as an empty buffer and turn "no owner name" into an undecryptable one.
+ */
+export function hexCol(col: string): string {
+  return `iif(${col} IS NULL, NULL, hex(${col}))`;
+}
+
 export function unhex(s: string | null | undefined): Buffer | null {
   return s == null ? null : Buffer.from(s, 'hex');
 }

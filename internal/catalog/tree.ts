@@ -2,7 +2,7 @@
 // whole directory.
 import type { InStatement } from '@libsql/client';
 import type { CatalogDb } from './db.ts';
-import { hex, unhex } from './db.ts';
+import { hex, hexCol, unhex } from './db.ts';
 
 import { T_DIR, T_FILE, type EntryMeta, type NamedEntry, type SetVersion, type VisibleEntry } from '../model/entry.ts';
 
@@ -13,8 +13,8 @@ export interface OpenVersion extends NamedEntry {
   content: number | null;
 }
 
-const META_COLS = `v.type, v.mode, v.uid, v.gid, hex(v.user), hex(v.grp), v.size, v.mtime_s, v.mtime_ns,
-  v.ctime_s, v.ctime_ns, v.atime_s, v.atime_ns, v.ino, v.dev, v.nlink, v.rdev, hex(v.target)`;
+const META_COLS = `v.type, v.mode, v.uid, v.gid, ${hexCol('v.user')}, ${hexCol('v.grp')}, v.size, v.mtime_s, v.mtime_ns,
+  v.ctime_s, v.ctime_ns, v.atime_s, v.atime_ns, v.ino, v.dev, v.nlink, v.rdev, ${hexCol('v.target')}`;
 
 type Row = unknown[];
 
@@ -148,7 +148,7 @@ export function stmtSetDirHashes(hashes: [number, Buffer][]): InStatement {
 /** Children of `dir` as they were in set `setId`. */
 export async function visibleEntries(db: CatalogDb, dir: number, setId: number): Promise<VisibleEntry[]> {
   const rows = await db.json<Row[]>(
-    `SELECT json_group_array(json_array(n.id, hex(c.hash), hex(c.chunks), hex(n.name), ${META_COLS}))
+    `SELECT json_group_array(json_array(n.id, ${hexCol('c.hash')}, ${hexCol('c.chunks')}, hex(n.name), ${META_COLS}))
      FROM nodes n JOIN versions v ON v.node = n.id AND v.first_set <= ?2 AND (v.last_set IS NULL OR v.last_set >= ?2)
      LEFT JOIN contents c ON c.id = v.content
      WHERE n.parent = ?1`,
@@ -160,7 +160,7 @@ export async function visibleEntries(db: CatalogDb, dir: number, setId: number):
 /** The node reached from `dir` by one encrypted name, if that name is visible in `setId`. */
 export async function lookupChild(db: CatalogDb, dir: number, name: Buffer, setId: number): Promise<VisibleEntry | null> {
   const all = await db.json<Row[]>(
-    `SELECT json_group_array(json_array(n.id, hex(c.hash), hex(c.chunks), hex(n.name), ${META_COLS}))
+    `SELECT json_group_array(json_array(n.id, ${hexCol('c.hash')}, ${hexCol('c.chunks')}, hex(n.name), ${META_COLS}))
      FROM nodes n JOIN versions v ON v.node = n.id AND v.first_set <= ?3 AND (v.last_set IS NULL OR v.last_set >= ?3)
      LEFT JOIN contents c ON c.id = v.content
      WHERE n.parent = ?1 AND n.name = ?2`,
@@ -174,7 +174,7 @@ export async function lookupChild(db: CatalogDb, dir: number, name: Buffer, setI
 export async function setVersionsPage(db: CatalogDb, setId: number, afterId: number, limit: number): Promise<{ entries: SetVersion[]; last: number | null }> {
   const rows = await db.json<Row[]>(
     `SELECT json_group_array(json(r)) FROM (
-       SELECT json_array(v.id, n.parent, n.id, hex(c.hash), hex(c.chunks), hex(n.name), ${META_COLS}) AS r
+       SELECT json_array(v.id, n.parent, n.id, ${hexCol('c.hash')}, ${hexCol('c.chunks')}, hex(n.name), ${META_COLS}) AS r
        FROM versions v JOIN nodes n ON n.id = v.node LEFT JOIN contents c ON c.id = v.content
        WHERE v.id > ?2 AND v.first_set <= ?1 AND (v.last_set IS NULL OR v.last_set >= ?1)
        ORDER BY v.id LIMIT ?3)`,

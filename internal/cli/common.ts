@@ -55,6 +55,21 @@ export function passwordSource(flags: RepoFlags): () => Promise<string | null> {
   return () => getPassword(passwordOptions(flags));
 }
 
+/**
+ * Rejects unknown options and options missing their value. cac checks these only when it runs a
+ * command action, and the commands parse with `run: false`; unchecked, `--typo DIR` would swallow
+ * DIR and back up the current directory instead.
+ */
+export function checkOptions(prog: CAC): void {
+  const cmd = prog.matchedCommand ?? prog.globalCommand;
+  try {
+    cmd.checkUnknownOptions();
+    cmd.checkOptionValue();
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message.replace(/`/g, "'")} (see --help)`);
+  }
+}
+
 /** cac gives a repeated flag as an array and a counted one (-vv) as an array of true. */
 export function count(v: unknown): number {
   if (Array.isArray(v)) return v.length;

@@ -52,15 +52,11 @@ export async function createRepository(urlText: string, password: string | null,
 /** Opens a repository; `password` null opens an unprotected one only. */
 export async function openRepository(urlText: string, password: () => Promise<string | null>): Promise<Connection> {
   const url = parseRepositoryUrl(urlText);
-  const repo = await ServerRepository.open(local(url));
-  const session = new RepositorySession(repo);
-  try {
-    const info = await session.info();
-    const pw = info.config.encrypted ? await password() : null;
-    const keys = await openAnyKeySlot(info.keySlots as unknown as KeySlot[], pw);
-    return { url, session, keyring: new Keyring(keys, info.config) };
-  } catch (err) {
-    await session.close();
-    throw err;
-  }
+  const root = local(url);
+  // Unlock the keys before opening the catalog: a wrong password leaves the repository untouched.
+  const { config, keySlots } = await ServerRepository.inspect(root);
+  const pw = config.encrypted ? await password() : null;
+  const keys = await openAnyKeySlot(keySlots as unknown as KeySlot[], pw);
+  const repo = await ServerRepository.open(root);
+  return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, repo.config) };
 }

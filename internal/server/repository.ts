@@ -37,37 +37,55 @@ export class ServerRepository {
   }
 
   static async open(root: string, opts: { allowUpgrade?: boolean } = {}): Promise<ServerRepository> {
-    let text: string;
-    try {
-      text = await readFile(join(root, 'config'), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotFoundError(`no repository at ${root} (create one with --create or \`sonic create\`)`);
-      }
-      throw new TardisError(`cannot read repository config at ${root}: ${(err as Error).message}`);
-    }
-    let config: RepoConfig;
-    try {
-      config = JSON.parse(text) as RepoConfig;
-    } catch {
-      throw new TardisError(`repository config at ${root} is damaged`);
-    }
-    if (config.version !== 1) throw new TardisError(`repository format ${config.version} is not supported by this version`);
+    const config = await readConfig(root);
     const store = new LocalStore(root);
     await store.cleanTmp();
     const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { allowUpgrade: opts.allowUpgrade });
     return new ServerRepository(root, store, db, config);
   }
 
-  async keySlots(): Promise<KeySlotData[]> {
-    const out: KeySlotData[] = [];
-    for await (const name of this.store.list('keys')) {
-      out.push(JSON.parse((await this.store.get('keys', name)).toString('utf8')) as KeySlotData);
-    }
-    return out;
+  /**
+   * Config and key slots only, read without writing anything (no catalog, no tmp cleanup), so a
+   * client can check its password before the repository is opened for writing.
+   */
+  static async inspect(root: string): Promise<{ config: RepoConfig; keySlots: KeySlotData[] }> {
+    const config = await readConfig(root);
+    return { config, keySlots: await keySlotsOf(new LocalStore(root)) };
+  }
+
+  keySlots(): Promise<KeySlotData[]> {
+    return keySlotsOf(this.store);
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+async function readConfig(root: string): Promise<RepoConfig> {
+  let text: string;
+  try {
+    text = await readFile(join(root, 'config'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`no repository at ${root} (create one with --create or \`sonic create\`)`);
+    }
+    throw new TardisError(`cannot read repository config at ${root}: ${(err as Error).message}`);
+  }
+  let config: RepoConfig;
+  try {
+    config = JSON.parse(text) as RepoConfig;
+  } catch {
+    throw new TardisError(`repository config at ${root} is damaged`);
+  }
+  if (config.version !== 1) throw new TardisError(`repository format ${config.version} is not supported by this version`);
+  return config;
+}
+
+async function keySlotsOf(store: LocalStore): Promise<KeySlotData[]> {
+  const out: KeySlotData[] = [];
+  for await (const name of store.list('keys')) {
+    out.push(JSON.parse((await store.get('keys', name)).toString('utf8')) as KeySlotData);
+  }
+  return out;
 }

@@ -16,7 +16,8 @@ test('each set gets a sealed snapshot of its whole tree; an unchanged tree store
   symlinkSync('../f1', path.join(src, 'a/b/link'));
   const conn = await createRepository(path.join(dir, 'repo/c'), 'pw', { scryptN: 1024 });
   t.after(() => conn.session.close());
-  const first = await runBackup(conn.session, conn.keyring, { roots: [src] });
+  // basePath none: /tmp's own mtime changes whenever a parallel test makes a temp dir.
+  const first = await runBackup(conn.session, conn.keyring, { roots: [src], basePath: 'none' });
   assert.ok(first.stats.snapshotBytes > 0);
   const rows = await readSnapshot(conn.session, conn.keyring, first.setId);
   assert.ok(rows);
@@ -28,7 +29,7 @@ test('each set gets a sealed snapshot of its whole tree; an unchanged tree store
   assert.equal(f7.size, 'file 7\n'.length * 8);
   assert.ok(f7.chunks && f7.chunks.length === 32);
 
-  const second = await runBackup(conn.session, conn.keyring, { roots: [src] });
+  const second = await runBackup(conn.session, conn.keyring, { roots: [src], basePath: 'none' });
   assert.equal(second.stats.filesRead, 0);
   assert.equal(second.stats.snapshotNew, 0, 'an unchanged tree re-uses every snapshot chunk');
   const rows2 = await readSnapshot(conn.session, conn.keyring, second.setId);
