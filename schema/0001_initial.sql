@@ -78,7 +78,7 @@ CREATE TABLE versions (
 CREATE INDEX versions_node  ON versions(node, first_set);
 CREATE INDEX versions_open  ON versions(node) WHERE last_set IS NULL;
 CREATE INDEX versions_inode ON versions(ino, size);
-CREATE INDEX versions_last  ON versions(last_set);
+CREATE INDEX versions_last  ON versions(last_set) WHERE last_set IS NOT NULL; -- closed versions (purge)
 
 -- Where each stored chunk lives.
 CREATE TABLE packs (

@@ -12,6 +12,7 @@ import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem }
 import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
+import { SealPool } from './sealpool.ts';
 import { Uploader } from './upload.ts';
 import { BLOB_TREE } from '../pack/index.ts';
 import { encodeSet, sealManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
@@ -46,7 +47,8 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
   const started = Date.now();
   const stats = newStats();
   const enc = new EntryEncoder(keyring);
-  const uploader = new Uploader(session, keyring, stats, opts.compression);
+  const pool = new SealPool(keyring.sealKeys);
+  const uploader = new Uploader(session, keyring, stats, { compression: opts.compression, pool });
   const problem = (kind: string, p: Buffer | string, message: string) => {
     if (kind !== 'skipped-socket') stats.problems++;
     else stats.skipped++;
@@ -89,14 +91,12 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
           if (e.type === 'dir') dirNodes.set(key(joinPath(listing.path, e.name)), reply.nodes[i]!);
         });
         stats.filesUnchanged += listing.entries.filter((e) => e.type === 'file').length - reply.need.length;
-        const commits: FileCommit[] = [];
         for (const i of reply.need) {
           const e = listing.entries[i]!;
           const p = joinPath(listing.path, e.name);
           opts.onProgress?.(stats, printable(p));
-          commits.push(await contentOf(p, e, wire[i]!, dir));
+          await uploader.commit(await contentOf(p, e, wire[i]!, dir));
         }
-        if (commits.length) await session.commitFiles(commits);
         opts.onProgress?.(stats, printable(listing.path));
       }
       // Directories the walk did not enter (depth limit, other device, unreadable) are
@@ -110,7 +110,9 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     // The set's tree, sealed, so the catalog can be rebuilt from the store alone.
     const snapStats = newStats();
     const counter = { versions: 0 };
-    const snap = await new Uploader(session, keyring, snapStats).stream(encodeSet(session, begin.setId, counter), BLOB_TREE);
+    const snapUploader = new Uploader(session, keyring, snapStats, { pool });
+    const snap = await snapUploader.stream(encodeSet(session, begin.setId, counter), BLOB_TREE);
+    await snapUploader.flush();
     stats.snapshotBytes = snap.size;
     stats.snapshotNew = snapStats.bytesNew;
     const manifest = sealManifest(keyring, { v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks });
@@ -119,8 +121,12 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     stats.durationMs = Date.now() - started;
     return { setId: done.setId, name: done.name, resumed: begin.resumed, stats };
   } catch (err) {
+    // What already reached the repository is kept for the next run to resume from.
+    await uploader.flush().catch(() => undefined);
     await session.abortBackup(err instanceof Error ? err.message : String(err)).catch(() => undefined);
     throw err;
+  } finally {
+    await pool.close();
   }
 
   async function contentOf(p: Buffer, e: FsEntry, wire: NamedEntry, dir: number): Promise<FileCommit> {

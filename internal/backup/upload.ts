@@ -1,15 +1,20 @@
-// Cuts a byte stream (a file, or a snapshot) into content-defined chunks and sends only the
-// chunks the repository lacks, sealed: compressed, then encrypted.
+// Cuts byte streams (files, or a snapshot) into content-defined chunks and sends only the chunks
+// the repository lacks, sealed: compressed, then encrypted. Chunks and file commits of many
+// files travel in one batch, and a batch is sealed and sent while the next one is read.
 import { constants as C } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { CompressAlg } from '../compress/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
-import type { RepoSession } from '../model/session.ts';
+import type { ChunkUpload, FileCommit, RepoSession } from '../model/session.ts';
 import { BLOB_DATA } from '../pack/index.ts';
+import { SealPool } from './sealpool.ts';
 import type { Stats } from './stats.ts';
 
 const READ_SIZE = 1 << 20;
-const BATCH = 16;
+// A batch is sent once it holds this much chunk data, this many chunks or this many files.
+const BATCH_BYTES = 32 << 20;
+const BATCH_CHUNKS = 1024;
+const BATCH_FILES = 2048;
 
 export interface StreamResult {
   hash: Buffer;
@@ -22,6 +27,12 @@ export interface UploadResult extends StreamResult {
   changed: boolean;
 }
 
+interface PendingChunk {
+  id: Buffer;
+  type: number;
+  data: Buffer;
+}
+
 async function openNoFollow(path: Buffer): Promise<FileHandle> {
   try {
     return await open(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NOATIME);
@@ -32,14 +43,15 @@ async function openNoFollow(path: Buffer): Promise<FileHandle> {
   }
 }
 
-async function* readAll(fh: FileHandle, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  for (;;) {
-    const buf = Buffer.allocUnsafe(READ_SIZE);
-    const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
-    if (bytesRead === 0) return;
-    onBytes(bytesRead);
-    yield buf.subarray(0, bytesRead);
+/** Reads until `buf` is full or the file ends; returns the bytes read. */
+async function readFull(fh: FileHandle, buf: Buffer): Promise<number> {
+  let got = 0;
+  while (got < buf.length) {
+    const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
+    if (bytesRead === 0) break;
+    got += bytesRead;
   }
+  return got;
 }
 
 export class Uploader {
@@ -47,16 +59,26 @@ export class Uploader {
   private readonly keyring: Keyring;
   private readonly stats: Stats;
   private readonly compression: CompressAlg | undefined;
-  private pending: { id: Buffer; type: number; data: Buffer }[] = [];
+  private readonly pool: SealPool;
+  private readonly ownPool: boolean;
+  // The chunker never keeps a pushed buffer, so one read buffer serves every file.
+  private readonly readBuf = Buffer.allocUnsafeSlow(READ_SIZE);
+  private pending: PendingChunk[] = [];
+  private pendingBytes = 0;
+  private commits: FileCommit[] = [];
+  // The batch being sealed and sent; at most one, so memory stays near two batches.
+  private inFlight: Promise<void> = Promise.resolve();
 
-  constructor(session: RepoSession, keyring: Keyring, stats: Stats, compression?: CompressAlg) {
+  constructor(session: RepoSession, keyring: Keyring, stats: Stats, opts: { compression?: CompressAlg; pool?: SealPool } = {}) {
     this.session = session;
     this.keyring = keyring;
     this.stats = stats;
-    this.compression = compression;
+    this.compression = opts.compression;
+    this.ownPool = !opts.pool;
+    this.pool = opts.pool ?? new SealPool(keyring.sealKeys);
   }
 
-  /** Chunks, hashes and uploads a stream; returns its keyed hash and chunk ids. */
+  /** Chunks, hashes and queues a stream; returns its keyed hash and chunk ids. */
   async stream(source: AsyncIterable<Buffer>, type = BLOB_DATA): Promise<StreamResult> {
     const chunker = this.keyring.newChunker();
     const hasher = this.keyring.contentHasher();
@@ -65,55 +87,114 @@ export class Uploader {
     for await (const data of source) {
       size += data.length;
       hasher.update(data);
-      for (const c of chunker.push(data)) await this.chunk(c, type, chunks);
+      for (const c of chunker.push(data)) await this.queue(c, type, chunks);
     }
-    for (const c of chunker.finish()) await this.chunk(c, type, chunks);
-    await this.flush();
+    for (const c of chunker.finish()) await this.queue(c, type, chunks);
     return { hash: hasher.digest(), chunks, size };
   }
 
-  /** Reads one file (never following a symlink put in its place) and uploads its content. */
-  async file(path: Buffer, expect: { ino: bigint; mtimeNs: bigint }, onBytes: (n: number) => void = () => undefined): Promise<UploadResult> {
+  /**
+   * Reads one file (never following a symlink put in its place) and queues its content. The
+   * chunks are durable only after the file's commit has been flushed (see commit()).
+   */
+  async file(path: Buffer, expect: { ino: bigint; size: number; mtimeNs: bigint }, onBytes: (n: number) => void = () => undefined): Promise<UploadResult> {
     const fh = await openNoFollow(path);
     try {
-      const before = await fh.stat({ bigint: true });
-      const r = await this.stream(readAll(fh, (n) => {
+      const counted = (n: number) => {
         this.stats.bytesRead += n;
         onBytes(n);
-      }));
+      };
+      let r: StreamResult;
+      if (expect.size < this.keyring.config.chunker.min) {
+        // Shorter than the smallest chunk: the whole file is one chunk, read in one go.
+        const buf = Buffer.allocUnsafeSlow(expect.size);
+        const got = await readFull(fh, buf);
+        counted(got);
+        r = await this.whole(got === buf.length ? buf : buf.subarray(0, got));
+      } else {
+        r = await this.stream(this.readAll(fh, counted));
+      }
+      // One fstat after reading, against the walk's lstat: a different inode (replaced), size or
+      // mtime means the file changed since the walk saw it, and what was read may be torn.
       const after = await fh.stat({ bigint: true });
-      const changed = before.ino !== expect.ino || before.mtimeNs !== expect.mtimeNs || after.size !== before.size ||
-        after.mtimeNs !== before.mtimeNs || BigInt(r.size) !== after.size;
+      const changed = after.ino !== expect.ino || after.size !== BigInt(expect.size) || after.mtimeNs !== expect.mtimeNs ||
+        BigInt(r.size) !== after.size;
       return { ...r, changed };
     } finally {
       await fh.close();
     }
   }
 
-  private async chunk(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
+  /** Records a file version once the chunks queued before it are stored. */
+  async commit(c: FileCommit): Promise<void> {
+    this.commits.push(c);
+    if (this.commits.length >= BATCH_FILES) await this.send();
+  }
+
+  /** Sends everything queued and waits until the repository has it. */
+  async flush(): Promise<void> {
+    await this.send();
+    await this.inFlight;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownPool) await this.pool.close();
+  }
+
+  private async *readAll(fh: FileHandle, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+    for (;;) {
+      const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null);
+      if (bytesRead === 0) return;
+      onBytes(bytesRead);
+      yield this.readBuf.subarray(0, bytesRead);
+    }
+  }
+
+  private async whole(data: Buffer): Promise<StreamResult> {
+    const hash = this.keyring.contentHasher().update(data).digest(); // before the pool takes `data`
+    const chunks: Buffer[] = [];
+    if (data.length > 0) await this.queue(data, BLOB_DATA, chunks);
+    return { hash, chunks, size: data.length };
+  }
+
+  private async queue(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
     const id = this.keyring.chunkId(data);
     chunks.push(id);
     this.pending.push({ id, type, data });
-    if (this.pending.length >= BATCH) await this.flush();
+    this.pendingBytes += data.length;
+    if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS) await this.send();
   }
 
-  /** Asks which pending chunks are new, and sends those. */
-  async flush(): Promise<void> {
-    if (this.pending.length === 0) return;
+  /** Starts sending the queued batch once the previous one is through. */
+  private async send(): Promise<void> {
+    await this.inFlight;
+    if (this.pending.length === 0 && this.commits.length === 0) return;
     const batch = this.pending;
+    const commits = this.commits;
     this.pending = [];
-    const list = [...new Map(batch.map((c) => [c.id.toString('hex'), c])).values()];
-    const missing = await this.session.missingChunks(list.map((c) => c.id));
+    this.pendingBytes = 0;
+    this.commits = [];
+    this.inFlight = this.sendBatch(batch, commits);
+    // Failures surface at the next send()/flush(); until then the rejection is not unhandled.
+    this.inFlight.catch(() => undefined);
+  }
+
+  private async sendBatch(batch: PendingChunk[], commits: FileCommit[]): Promise<void> {
     this.stats.chunks += batch.length;
-    if (missing.length === 0) return;
-    const uploads = missing.map((i) => {
-      const c = list[i]!;
-      const blob = this.keyring.sealChunk(c.id, c.data, this.compression);
-      this.stats.bytesNew += c.data.length;
-      this.stats.bytesStored += blob.length;
-      this.stats.chunksNew++;
-      return { id: c.id, type: c.type, blob };
-    });
-    await this.session.putChunks(uploads);
+    if (batch.length > 0) {
+      const list = [...new Map(batch.map((c) => [c.id.toString('hex'), c])).values()];
+      const missing = await this.session.missingChunks(list.map((c) => c.id));
+      const uploads = await Promise.all(missing.map(async (i): Promise<ChunkUpload> => {
+        const c = list[i]!;
+        const plainLength = c.data.length; // the pool may take the buffer over
+        const blob = await this.pool.seal(c.id, c.data, this.compression ?? this.keyring.config.compression);
+        this.stats.bytesNew += plainLength;
+        this.stats.bytesStored += blob.length;
+        this.stats.chunksNew++;
+        return { id: c.id, type: c.type, blob };
+      }));
+      if (uploads.length > 0) await this.session.putChunks(uploads);
+    }
+    if (commits.length > 0) await this.session.commitFiles(commits);
   }
 }

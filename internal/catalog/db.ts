@@ -6,6 +6,27 @@ import { loadMigrations } from './migrations.ts';
 
 export const SCHEMA_VERSION = 1;
 
+// TARDIS_SQL_PROFILE=1 prints, at exit, the time spent per statement: the catalog is the usual
+// suspect when a backup is slow.
+const profile = process.env.TARDIS_SQL_PROFILE ? new Map<string, [number, number]>() : null;
+if (profile) {
+  process.on('exit', () => {
+    const rows = [...profile].sort((a, b) => b[1][1] - a[1][1]).slice(0, 25);
+    for (const [sql, [n, ms]] of rows) process.stderr.write(`${ms.toFixed(0).padStart(7)} ms ${String(n).padStart(7)}x  ${sql.replace(/\s+/g, ' ').slice(0, 110)}\n`);
+  });
+}
+
+async function timed<T>(sql: string, run: () => Promise<T>): Promise<T> {
+  if (!profile) return run();
+  const t0 = performance.now();
+  try {
+    return await run();
+  } finally {
+    const e = profile.get(sql) ?? [0, 0];
+    profile.set(sql, [e[0] + 1, e[1] + performance.now() - t0]);
+  }
+}
+
 export class CatalogDb {
   readonly client: Client;
   readonly url: string;
@@ -17,7 +38,8 @@ export class CatalogDb {
 
   /** Opens (and with `create`, creates) the catalog, applying pending migrations. */
   static async open(url: string, opts: { create?: boolean; allowUpgrade?: boolean } = {}): Promise<CatalogDb> {
-    const client = createClient({ url });
+    // One connection: the PRAGMAs below are per connection, and a pool would open others without them.
+    const client = createClient({ url, concurrency: 1 });
     const db = new CatalogDb(client, url);
     try {
       if (url.startsWith('file:')) {
@@ -70,19 +92,44 @@ export class CatalogDb {
   }
 
   execute(sql: string, args: InValue[] = []): Promise<ResultSet> {
-    return this.client.execute({ sql, args });
+    return timed(sql, () => this.client.execute({ sql, args }));
   }
 
   /** Runs one statement whose single row/column is JSON and parses it. */
   async json<T>(sql: string, args: InValue[] = []): Promise<T> {
-    const rs = await this.client.execute({ sql, args });
+    const rs = await timed(sql, () => this.client.execute({ sql, args }));
     const v = rs.rows[0]?.[0];
     return JSON.parse(typeof v === 'string' ? v : 'null') as T;
   }
 
-  /** Runs statements atomically in one transaction. */
-  batch(stmts: InStatement[]): Promise<ResultSet[]> {
-    return this.client.batch(stmts, 'write');
+  /**
+   * Runs statements atomically in one transaction, durable when it returns. With `lazy`, the
+   * commit skips the fsync: still atomic and crash-consistent (WAL), but a power cut may undo it
+   * until the next durable commit, which syncs everything before it too. A backup's many small
+   * commits are lazy and the commit that completes the set is durable.
+   */
+  async batch(stmts: InStatement[], opts: { lazy?: boolean } = {}): Promise<ResultSet[]> {
+    if (!opts.lazy || !this.url.startsWith('file:')) return this.#batch(stmts);
+    await this.client.execute('PRAGMA synchronous=NORMAL');
+    try {
+      return await this.#batch(stmts);
+    } finally {
+      await this.client.execute('PRAGMA synchronous=FULL');
+    }
+  }
+
+  async #batch(stmts: InStatement[]): Promise<ResultSet[]> {
+    if (!profile) return this.client.batch(stmts, 'write');
+    // Profiling: the same transaction, one statement at a time, so each gets its own line.
+    const tx = await this.client.transaction('write');
+    try {
+      const out: ResultSet[] = [];
+      for (const s of stmts) out.push(await timed(typeof s === 'string' ? s : s.sql, () => tx.execute(s)));
+      await timed('COMMIT', () => tx.commit());
+      return out;
+    } finally {
+      tx.close();
+    }
   }
 
   close(): void {

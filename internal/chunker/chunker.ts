@@ -36,9 +36,14 @@ export function validateChunkerParams(p: ChunkerParams): void {
   }
 }
 
+const tables = new WeakMap<Uint8Array, Int32Array>();
+
 /** 256 pseudo-random 32-bit gear values from a 32-byte seed (SHA-256 in counter mode). */
 export function gearTable(seed: Uint8Array): Int32Array {
   if (seed.length !== 32) throw new RangeError('chunker seed must be 32 bytes');
+  // A chunker per file: derive each repository's table once.
+  const cached = tables.get(seed);
+  if (cached) return cached;
   const table = new Int32Array(256);
   const ctr = Buffer.alloc(4);
   for (let block = 0; block < 32; block++) {
@@ -46,6 +51,7 @@ export function gearTable(seed: Uint8Array): Int32Array {
     const d = createHash('sha256').update('tardis-gear').update(seed).update(ctr).digest();
     for (let j = 0; j < 8; j++) table[block * 8 + j] = d.readInt32BE(j * 4);
   }
+  tables.set(seed, table);
   return table;
 }
 

@@ -1,5 +1,6 @@
 // What every command shares: repository and password options, the error → exit code mapping,
 // and the logger. Commands stay thin: parse, call the engine, report.
+import { isMainThread } from 'node:worker_threads';
 import type { CAC, Command } from 'cac';
 import { expandArgFiles } from '../config/argfile.ts';
 import { getPassword, type PasswordOptions } from '../config/password.ts';
@@ -105,6 +106,8 @@ export function argv(): string[] {
  * anything else is a bug and shows its stack with -v or TARDIS_DEBUG.
  */
 export function runMain(name: string, main: (log: Logger) => Promise<number>): void {
+  // A worker thread loads the whole bundle to reach its own module; the command is not its job.
+  if (!isMainThread) return;
   setProgramName(name);
   const verbose = process.argv.some((a) => /^-v+$|^--verbose$/.test(a)) || !!process.env.TARDIS_DEBUG;
   const log = new Logger({ verbosity: 0 });

@@ -6,6 +6,18 @@ import { chunkId, ContentHasher, listingHash, NameCipher, openBlob, sealBlob, ty
 import { IntegrityError } from '../errors/errors.ts';
 import type { RepoConfig } from '../model/session.ts';
 
+/** What sealing a chunk needs: a worker thread gets only this, not the other keys. */
+export interface SealKeys {
+  dataKey: Uint8Array;
+  aead: RepoConfig['aead'];
+  compression: CompressAlg;
+}
+
+/** Compress-then-encrypt; the chunk id is the AAD, so a blob cannot stand in for another. */
+export function sealChunkWith(k: SealKeys, id: Buffer, plain: Uint8Array, compression: CompressAlg = k.compression): Buffer {
+  return sealBlob(k.dataKey, compressBlob(plain, compression), id, k.aead);
+}
+
 export class Keyring {
   readonly config: RepoConfig;
   private readonly keys: MasterKeys;
@@ -49,9 +61,12 @@ export class Keyring {
     return new Chunker(this.config.chunker, this.keys.chunkerSeed);
   }
 
-  /** Compress-then-encrypt; the chunk id is the AAD, so a blob cannot stand in for another. */
-  sealChunk(id: Buffer, plain: Uint8Array, compression: CompressAlg = this.config.compression): Buffer {
-    return sealBlob(this.keys.dataKey, compressBlob(plain, compression), id, this.config.aead);
+  get sealKeys(): SealKeys {
+    return { dataKey: this.keys.dataKey, aead: this.config.aead, compression: this.config.compression };
+  }
+
+  sealChunk(id: Buffer, plain: Uint8Array, compression?: CompressAlg): Buffer {
+    return sealChunkWith(this.sealKeys, id, plain, compression);
   }
 
   /** Opens a sealed chunk and checks that its plaintext has the keyed id it was asked for. */

@@ -205,7 +205,7 @@ export class RepositorySession implements RepoSession {
       }
     }
     stmts.push(cat.stmtSelectNodes(dir, req.entries.map((e) => e.name)));
-    const results = await this.db.batch(stmts);
+    const results = await this.db.batch(stmts, { lazy: true });
     const nodeRows = JSON.parse(String(results[results.length - 1]!.rows[0]![0] ?? '[]')) as [string, number][];
     const nodeOf = new Map(nodeRows.map(([n, id]) => [n.toLowerCase(), id]));
     const nodes = names.map((n) => nodeOf.get(n) ?? 0);
@@ -277,7 +277,7 @@ export class RepositorySession implements RepoSession {
       for (const [n, h] of b.readyHashes) b.hashes.set(n, h.toString('hex'));
       b.readyHashes = [];
     }
-    if (stmts.length) await this.db.batch(stmts);
+    if (stmts.length) await this.db.batch(stmts, { lazy: true });
   }
 
   endWalk(): Promise<void> {
@@ -287,7 +287,7 @@ export class RepositorySession implements RepoSession {
       // Names under the ancestors of this run's roots that this run did not visit are gone.
       for (const [dir, seen] of b.partialSeen) {
         const gone = (await cat.openVersions(this.db, dir)).filter((o) => !seen.has(o.name.toString('hex'))).map((o) => o.node);
-        if (gone.length) await this.db.batch(cat.stmtCloseSubtrees(gone, b.lastSet));
+        if (gone.length) await this.db.batch(cat.stmtCloseSubtrees(gone, b.lastSet), { lazy: true });
       }
       b.partialSeen.clear();
     });
