@@ -10,7 +10,7 @@ TOOLS_LIST := tardis tardisd regenerate lstardis tardiff sonic tardisfs tardisre
 
 export PATH := $(CURDIR)/$(TOOLS)/node-$(NODE_VERSION)/bin:$(PATH)
 
-.PHONY: all deps build run test typecheck unit clean bench
+.PHONY: all deps build run test typecheck unit clean bench docs
 
 all: build
 
@@ -40,9 +40,13 @@ typecheck: deps
 	$(NODE) node_modules/typescript/bin/tsc -p tsconfig.json
 
 unit: build
-	$(NODE) --test --test-concurrency=2 --test-timeout=600000 "internal/**/*.test.ts" "cmd/**/*.test.ts"
+	$(NODE) --test --test-concurrency=2 --test-timeout=600000 "internal/**/*.test.ts" "cmd/**/*.test.ts" "docs/*.test.ts"
 
 test: typecheck unit
+
+# The command reference, from the tools' own --help.
+docs: build
+	$(NODE) scripts/gen-docs.ts
 
 clean:
 	rm -rf build bin dist .tardis

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { cac } from 'cac';
 import * as cli from '../../internal/cli/common.ts';
 import { openRepository } from '../../internal/connect/connect.ts';
-import { NotFoundError, UsageError } from '../../internal/errors/errors.ts';
+import { IntegrityError, UsageError } from '../../internal/errors/errors.ts';
 import { SafeRoot } from '../../internal/fsutil/index.ts';
 import { T_DIR, T_FILE } from '../../internal/model/entry.ts';
-import { components, lastSetWith, lookupPath, reducePath, Restorer, rootFound, selectSet, type Found } from '../../internal/restore/index.ts';
+import { components, lastSetWith, lookupPath, reducePath, Restorer, rootFound, selectSet, type ContentCheck, type Found } from '../../internal/restore/index.ts';
 import { Logger } from '../../internal/ui/index.ts';
 import { VERSION } from '../../internal/version/version.ts';
 
@@ -28,7 +28,7 @@ prog
   .option('-v, --verbose', 'More output')
   .usage('[options] PATH...\n\nRestore PATH (absolute, or relative to the current directory) from a backup set.\n' +
     'Exit status: 0 success; 1 failure; 2 unknown set; otherwise the number of failed paths (at most 125).');
-prog.help();
+cli.help(prog);
 prog.version(VERSION, '-V, --version'); // -v is --verbose
 
 async function isDir(p: string): Promise<boolean> {
@@ -57,7 +57,7 @@ cli.runMain('regenerate', async () => {
     const targets: { arg: string; setId: number; found: Found }[] = [];
     for (const arg of args.map(String)) {
       let parts = components(path.resolve(arg));
-      const set = fixed ?? (await lastSetWith(session, keyring, sets, parts));
+      const set = fixed ?? (await lastSetWith(session, keyring, sets, parts, reduce));
       if (!set) {
         log.error(`${arg}: not in any backup set`);
         failed++;
@@ -72,21 +72,26 @@ cli.runMain('regenerate', async () => {
       }
       targets.push({ arg, setId: set.id, found });
     }
+    // Nothing found: the errors above say why; no "needs --output" on top.
+    if (targets.length === 0) return Math.min(failed, 125);
     const single = targets.length === 1 && args.length === 1 ? targets[0] : undefined;
     const restorerFor = (setId: number) => new Restorer(session, keyring, {
       setId, overwrite, verifyAction, recurse: o.recurse !== false, setTimes: o.setTimes !== false,
       setPerms: o.setPerms !== false, setOwners: o.setPerms !== false, hardlinks: o.hardlinks !== false,
       onProblem: (p, m) => log.error(`${p}: ${m}`),
+      onSkip: (p, m) => log.warn(`${p}: ${m}`),
       onFile: (p, n) => log.detail(`restored ${p} (${n} bytes)`),
     });
     if (single && single.found.entry.type === T_FILE && o.output === undefined) {
       // One file to stdout.
       const r = restorerFor(single.setId);
-      const damaged = { bad: 0 };
-      for await (const data of r.content(single.found.entry, damaged)) {
+      const check: ContentCheck = { bad: 0 };
+      for await (const data of r.content(single.found.entry, check)) {
         if (!process.stdout.write(data)) await new Promise((res) => process.stdout.once('drain', res));
       }
-      if (damaged.bad) throw new NotFoundError(`${single.arg}: ${damaged.bad} damaged chunk(s); output is incomplete`);
+      // Already written: all that is left is to say so (--verify-action needs a file).
+      if (check.bad) throw new IntegrityError(`${single.arg}: ${check.bad} damaged chunk(s); output is incomplete`);
+      if (check.mismatch) throw new IntegrityError(`${single.arg}: content does not match its checksum; output is corrupt`);
       return cli.EXIT_OK;
     }
     if (o.output === undefined) throw new UsageError('restoring a directory or several paths needs --output DIR');
@@ -94,7 +99,11 @@ cli.runMain('regenerate', async () => {
     // One path and -o not an existing directory: -o names the restored file or tree itself.
     // Otherwise -o is a directory and each path lands in it under its own name.
     const asItself = single !== undefined && !(await isDir(out));
-    if (!asItself) await mkdir(out, { recursive: true });
+    if (!asItself) {
+      await mkdir(out, { recursive: true }).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EEXIST' || err.code === 'ENOTDIR' ? new UsageError(`--output ${out}: not a directory (several paths need one)`) : err;
+      });
+    }
     for (const t of targets) {
       const r = restorerFor(t.setId);
       if (asItself) {

@@ -25,8 +25,8 @@ cli.repositoryOptions(prog.command('list', 'List the backup sets'))
 cli.repositoryOptions(prog.command('info', 'Details of one set (-b) or of every set'))
   .option('-b, --backup <set>', 'Set by id, name, tag or Current')
   .option('--json', 'JSON output');
-prog.help();
-prog.version(VERSION);
+cli.help(prog);
+prog.version(VERSION, '-V, --version');
 prog.usage('COMMAND [options]\n\nExit status: 0 success; 1 failure; 2 unknown set.');
 
 function setJson(s: SetInfo, k: Keyring) {

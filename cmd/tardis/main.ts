@@ -30,7 +30,7 @@ prog
   .option('-v, --verbose', 'More output (repeat for more)')
   .usage('[options] [DIRECTORY...]\n\nBack up DIRECTORY (default: the current directory) to the repository.\n\n' +
     'Exit status: 0 success; 1 failure (nothing completed); 3 the set completed but some files could not be read.');
-prog.help();
+cli.help(prog);
 prog.version(VERSION, '-V, --version'); // -v is --verbose
 
 function printStats(s: Stats, name: string, out: (l: string) => void): void {

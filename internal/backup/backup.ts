@@ -12,6 +12,7 @@ import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem }
 import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
+import { eachLimit } from '../concurrency/each.ts';
 import { SealPool } from './sealpool.ts';
 import { Uploader } from './upload.ts';
 import { BLOB_TREE } from '../pack/index.ts';
@@ -42,6 +43,9 @@ export interface BackupResult {
 }
 
 const key = (p: Buffer) => p.toString('latin1');
+
+// Files read at once within a directory: enough to overlap the thread pool's syscalls.
+const READERS = 4;
 
 export async function runBackup(session: RepoSession, keyring: Keyring, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
@@ -91,12 +95,12 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
           if (e.type === 'dir') dirNodes.set(key(joinPath(listing.path, e.name)), reply.nodes[i]!);
         });
         stats.filesUnchanged += listing.entries.filter((e) => e.type === 'file').length - reply.need.length;
-        for (const i of reply.need) {
+        await eachLimit(reply.need, READERS, async (i) => {
           const e = listing.entries[i]!;
           const p = joinPath(listing.path, e.name);
           opts.onProgress?.(stats, printable(p));
           await uploader.commit(await contentOf(p, e, wire[i]!, dir));
-        }
+        });
         opts.onProgress?.(stats, printable(listing.path));
       }
       // Directories the walk did not enter (depth limit, other device, unreadable) are
@@ -146,6 +150,8 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
       if (linkKey) linked.set(linkKey, { hash: r.hash, chunks: r.chunks });
       return { dir, entry, hash: r.hash, chunks: r.chunks };
     } catch (err) {
+      // Only the file's own errors skip it; a repository that fails (disk full) ends the run.
+      if (uploader.failure !== undefined) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       const kind = code === 'ENOENT' ? 'vanished' : code === 'EACCES' || code === 'EPERM' ? 'unreadable' : 'other';
       problem(kind, p, (err as Error).message);

@@ -61,13 +61,15 @@ export class Uploader {
   private readonly compression: CompressAlg | undefined;
   private readonly pool: SealPool;
   private readonly ownPool: boolean;
-  // The chunker never keeps a pushed buffer, so one read buffer serves every file.
-  private readonly readBuf = Buffer.allocUnsafeSlow(READ_SIZE);
+  // The chunker never keeps a pushed buffer, so read buffers are reused, one per file being read.
+  private readonly freeBufs: Buffer[] = [];
   private pending: PendingChunk[] = [];
   private pendingBytes = 0;
   private commits: FileCommit[] = [];
   // The batch being sealed and sent; at most one, so memory stays near two batches.
   private inFlight: Promise<void> = Promise.resolve();
+  /** Why a batch failed, once one has: the repository could not take it, so the run must stop. */
+  failure: unknown = undefined;
 
   constructor(session: RepoSession, keyring: Keyring, stats: Stats, opts: { compression?: CompressAlg; pool?: SealPool } = {}) {
     this.session = session;
@@ -142,11 +144,16 @@ export class Uploader {
   }
 
   private async *readAll(fh: FileHandle, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-    for (;;) {
-      const { bytesRead } = await fh.read(this.readBuf, 0, READ_SIZE, null);
-      if (bytesRead === 0) return;
-      onBytes(bytesRead);
-      yield this.readBuf.subarray(0, bytesRead);
+    const buf = this.freeBufs.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
+    try {
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
+        if (bytesRead === 0) return;
+        onBytes(bytesRead);
+        yield buf.subarray(0, bytesRead);
+      }
+    } finally {
+      this.freeBufs.push(buf);
     }
   }
 
@@ -176,7 +183,9 @@ export class Uploader {
     this.commits = [];
     this.inFlight = this.sendBatch(batch, commits);
     // Failures surface at the next send()/flush(); until then the rejection is not unhandled.
-    this.inFlight.catch(() => undefined);
+    this.inFlight.catch((err: unknown) => {
+      this.failure ??= err;
+    });
   }
 
   private async sendBatch(batch: PendingChunk[], commits: FileCommit[]): Promise<void> {

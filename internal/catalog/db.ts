@@ -43,9 +43,11 @@ export class CatalogDb {
     const db = new CatalogDb(client, url);
     try {
       if (url.startsWith('file:')) {
+        // busy_timeout first: opening a WAL database while other processes open it too (several
+        // restores at once) can meet a lock, and without a busy handler that is SQLITE_BUSY.
+        await client.execute('PRAGMA busy_timeout=10000');
         await client.execute('PRAGMA journal_mode=WAL');
         await client.execute('PRAGMA synchronous=FULL');
-        await client.execute('PRAGMA busy_timeout=10000');
       }
       await client.execute('PRAGMA foreign_keys=ON');
       await db.migrate(opts.create === true || opts.allowUpgrade !== false);

@@ -62,6 +62,8 @@ export function passwordSource(flags: RepoFlags): () => Promise<string | null> {
  * DIR and back up the current directory instead.
  */
 export function checkOptions(prog: CAC): void {
+  // --help on a subcommand leaves no matched command, and its options would look unknown.
+  if (prog.options.help || prog.options.version) return;
   const cmd = prog.matchedCommand ?? prog.globalCommand;
   try {
     cmd.checkUnknownOptions();
@@ -127,5 +129,12 @@ export function runMain(name: string, main: (log: Logger) => Promise<number>): v
         process.exitCode = EXIT_FAIL;
       }
     },
+  );
+}
+
+/** Turns on --help; cac shows a `--no-x` flag as "(default: true)", which reads backwards. */
+export function help(prog: CAC): void {
+  prog.help((sections) =>
+    sections.map((s) => ({ ...s, body: s.body.replace(/^(\s*--no-\S+.*?)\s*\(default: true\)$/gm, '$1') })),
   );
 }

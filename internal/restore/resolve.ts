@@ -54,10 +54,12 @@ export async function reducePath(
   return parts;
 }
 
-/** --last: the newest completed set that holds the path. */
-export async function lastSetWith(session: RepoSession, keyring: Keyring, sets: SetInfo[], parts: Buffer[]): Promise<SetInfo | null> {
+/** --last: the newest completed set that holds the path (reduced by `reduce` as in reducePath, per set). */
+export async function lastSetWith(
+  session: RepoSession, keyring: Keyring, sets: SetInfo[], parts: Buffer[], reduce = 0,
+): Promise<SetInfo | null> {
   for (const s of sets.filter((x) => x.completed).reverse()) {
-    if (await lookupPath(session, keyring, s.id, parts)) return s;
+    if (await lookupPath(session, keyring, s.id, await reducePath(session, keyring, s.id, parts, reduce))) return s;
   }
   return null;
 }

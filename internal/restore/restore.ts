@@ -21,6 +21,8 @@ export interface RestoreOptions {
   hardlinks?: boolean;
   verifyAction?: VerifyAction;
   onProblem?: (path: string, message: string) => void;
+  /** An existing target left alone by the overwrite policy (not a failure); default onProblem. */
+  onSkip?: (path: string, message: string) => void;
   onFile?: (path: string, bytes: number) => void;
 }
 
@@ -34,6 +36,24 @@ export interface RestoreStats {
 }
 
 const READ_BATCH = 8;
+
+/**
+ * What content() found wrong: `bad` chunks that are missing or fail authentication (their bytes
+ * are left out: chunk plaintext lengths are recorded nowhere, so a hole cannot be zero-filled at
+ * the right offset), or, all chunks being good, a size or whole-file hash that does not match.
+ */
+export interface ContentCheck {
+  bad: number;
+  mismatch?: boolean;
+}
+
+/**
+ * Where `dest` would be, for messages: shown as is even when a component is unsafe (a name
+ * like ".." or "a/b" from a damaged or hostile repository), which SafeRoot refuses to resolve.
+ */
+function shown(root: SafeRoot, dest: Buffer[]): string {
+  return printable(Buffer.concat([root.root, ...dest.flatMap((c) => [Buffer.from('/'), c])]));
+}
 
 /** One plaintext entry: the decrypted name plus the repository's record of it. */
 export interface Found {
@@ -68,8 +88,10 @@ export class Restorer {
   }
 
   /** Streams a file's plaintext in order; verifies every chunk and the whole-file hash. */
-  async *content(entry: VisibleEntry, damaged: { bad: number }): AsyncGenerator<Buffer> {
+  async *content(entry: VisibleEntry, check: ContentCheck): AsyncGenerator<Buffer> {
     const chunks = entry.chunks ?? Buffer.alloc(0);
+    const hasher = this.keyring.contentHasher();
+    let size = 0;
     const ids: Buffer[] = [];
     for (let i = 0; i + 32 <= chunks.length; i += 32) ids.push(chunks.subarray(i, i + 32));
     for (let i = 0; i < ids.length; i += READ_BATCH) {
@@ -78,51 +100,59 @@ export class Restorer {
       for (let j = 0; j < batch.length; j++) {
         const blob = blobs[j];
         if (!blob) {
-          damaged.bad++;
+          check.bad++;
           continue;
         }
+        let plain: Buffer;
         try {
-          yield this.keyring.openChunk(batch[j]!, blob);
+          plain = this.keyring.openChunk(batch[j]!, blob);
         } catch (err) {
           if (!(err instanceof TardisError)) throw err;
-          damaged.bad++;
+          check.bad++;
+          continue;
         }
+        hasher.update(plain);
+        size += plain.length;
+        yield plain;
       }
     }
+    if (!check.bad && (size !== entry.size || (entry.hash !== null && !hasher.digest().equals(entry.hash)))) check.mismatch = true;
   }
 
   /** Restores `found` as `dest` (components relative to the root). */
   async restore(root: SafeRoot, dest: Buffer[], found: Found): Promise<void> {
     const e = found.entry;
     if (e.type === T_DIR) return this.restoreDir(root, dest, e);
-    if (!(await this.makeRoom(root, dest, e))) return;
     try {
-      if (e.type === T_FILE) await this.restoreFile(root, dest, e);
+      if (!(await this.makeRoom(root, dest, e))) return;
+      // Where the metadata goes: a file that failed verification may be renamed or gone.
+      let at: Buffer[] | null = dest;
+      if (e.type === T_FILE) at = await this.restoreFile(root, dest, e);
       else if (e.type === T_SYMLINK) {
         await root.symlink(dest, this.keyring.decName(e.target!));
         this.stats.links++;
-      } else if (e.type === T_FIFO) await root.mkfifo(dest);
+      } else if (e.type === T_FIFO) await root.mkfifo(dest, this.newMode('file'));
       else if (e.type === T_CHARDEV || e.type === T_BLOCKDEV) await root.mknod(dest, e.type === T_CHARDEV ? 'chardev' : 'blockdev', e.mode, e.rdev);
-      await this.meta(root, dest, e);
+      if (at) await this.meta(root, at, e);
     } catch (err) {
       if (!(err instanceof Error) || !('code' in err || err instanceof TardisError)) throw err;
-      this.fail(printable(root.resolve(dest)), err.message);
+      this.fail(shown(root, dest), err.message);
     }
   }
 
   private async restoreDir(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
     try {
-      if (dest.length > 0) await root.mkdir(dest);
+      if (dest.length > 0) await root.mkdir(dest, this.newMode('dir'));
     } catch (err) {
       if (!(err instanceof Error)) throw err;
-      this.fail(printable(root.resolve(dest)), err.message);
+      this.fail(shown(root, dest), err.message);
       return;
     }
     this.stats.dirs++;
     if (this.opts.recurse !== false) {
       for (const child of await this.children(e.node)) await this.restore(root, [...dest, child.name], child);
     }
-    if (dest.length > 0) await this.meta(root, dest, e).catch((err: Error) => this.fail(printable(root.resolve(dest)), err.message));
+    if (dest.length > 0) await this.meta(root, dest, e).catch((err: Error) => this.fail(shown(root, dest), err.message));
   }
 
   /** Applies the overwrite policy to an existing target; false means "leave it alone". */
@@ -134,29 +164,37 @@ export class Restorer {
     const replace = mode === 'always' || (mode === 'newer' && backupNs > old.mtimeNs) || (mode === 'older' && backupNs < old.mtimeNs);
     if (!replace) {
       this.stats.skipped++;
-      this.opts.onProblem?.(printable(root.resolve(dest)), 'exists, not overwritten (see --overwrite)');
+      (this.opts.onSkip ?? this.opts.onProblem)?.(printable(root.resolve(dest)), 'exists, not overwritten (see --overwrite)');
       return false;
     }
     await root.remove(dest);
     return true;
   }
 
-  private async restoreFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
+  /**
+   * The mode a new entry is created with: private until meta() applies the recorded one, or,
+   * with --no-set-perms (nothing applied later), the usual default that the umask reduces.
+   */
+  private newMode(kind: 'dir' | 'file'): number {
+    if (this.opts.setPerms === false) return kind === 'dir' ? 0o777 : 0o666;
+    return kind === 'dir' ? 0o700 : 0o600;
+  }
+
+  /** Writes the file; returns where it now is (null: deleted after failing verification). */
+  private async restoreFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<Buffer[] | null> {
     const linkKey = this.opts.hardlinks !== false && e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
     const first = linkKey ? this.links.get(linkKey) : undefined;
     if (first) {
       await root.link(first, dest);
       this.stats.links++;
-      return;
+      return dest;
     }
-    const fh = await root.openForWrite(dest);
+    const fh = await root.openForWrite(dest, this.newMode('file'));
     const writer = new SparseWriter(fh);
-    const hasher = this.keyring.contentHasher();
-    const damaged = { bad: 0 };
+    const check: ContentCheck = { bad: 0 };
     let size = 0;
     try {
-      for await (const data of this.content(e, damaged)) {
-        hasher.update(data);
+      for await (const data of this.content(e, check)) {
         await writer.write(data);
         size += data.length;
       }
@@ -165,29 +203,34 @@ export class Restorer {
     }
     this.stats.bytes += size;
     this.opts.onFile?.(printable(root.resolve(dest)), size);
-    const ok = damaged.bad === 0 && size === e.size && (!e.hash || hasher.digest().equals(e.hash));
-    if (!ok) {
-      await this.verifyFailed(root, dest, damaged.bad ? `${damaged.bad} damaged chunk(s)` : 'content does not match its checksum');
-      return;
+    if (check.bad || check.mismatch) {
+      return this.verifyFailed(root, dest, check.bad ? `${check.bad} damaged chunk(s), ${e.size - size} of ${e.size} bytes missing` : 'content does not match its checksum');
     }
     this.stats.files++;
     if (linkKey) this.links.set(linkKey, dest);
+    return dest;
   }
 
-  /** --verify-action: keep the damaged file, rename it NAME-CORRUPT, or delete it. */
-  private async verifyFailed(root: SafeRoot, dest: Buffer[], why: string): Promise<void> {
+  /**
+   * --verify-action: keep the damaged file (every chunk that authenticated, in order), rename it
+   * NAME-CORRUPT (with its metadata, replacing an older NAME-CORRUPT), or delete it.
+   */
+  private async verifyFailed(root: SafeRoot, dest: Buffer[], why: string): Promise<Buffer[] | null> {
     const where = printable(root.resolve(dest));
     const action = this.opts.verifyAction ?? 'rename';
     if (action === 'delete') {
       await root.remove(dest);
       this.fail(where, `${why}: deleted`);
-    } else if (action === 'rename') {
+      return null;
+    }
+    if (action === 'rename') {
       const renamed = [...dest.slice(0, -1), Buffer.concat([dest[dest.length - 1]!, Buffer.from('-CORRUPT')])];
       await root.rename(dest, renamed);
       this.fail(where, `${why}: kept as ${printable(root.resolve(renamed))}`);
-    } else {
-      this.fail(where, `${why}: kept`);
+      return renamed;
     }
+    this.fail(where, `${why}: kept`);
+    return dest;
   }
 
   private async meta(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {

@@ -35,7 +35,8 @@ export function selectSet(sets: SetInfo[], keyring: Keyring, spec: { backup?: st
   const tag = keyring.encString(want)!;
   const byTag = sets.find((x) => x.tags.some((t) => t.equals(tag)));
   if (byTag) return byTag;
+  // A date text names the newest set started by then; digits alone are an id, never a year.
   const t = Date.parse(want);
-  if (!Number.isNaN(t)) return selectSet(sets, keyring, { date: want });
+  if (!Number.isNaN(t) && !/^\d+$/.test(want)) return selectSet(sets, keyring, { date: want });
   throw new NotFoundError(`no backup set named '${want}' (by id, name, tag or date)`);
 }

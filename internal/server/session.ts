@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { InStatement } from '@libsql/client';
 import * as cat from '../catalog/index.ts';
-import { UsageError } from '../errors/errors.ts';
+import { TardisError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
@@ -46,6 +46,8 @@ class Backup {
   pendingDirs = new Map<number, PendingDir>();
   readyHashes: [number, Buffer][] = [];
   partialSeen = new Map<number, Set<string>>();
+  /** A flush failed: what is pending may name chunks of a pack that was never written. */
+  broken = false;
 
   constructor(setId: number, req: BeginBackupRequest, lock: BackupLock, startTime: number, openDirs: Map<string, number>, hashes: Map<number, string>, packSize?: number) {
     this.setId = setId;
@@ -91,6 +93,7 @@ export class RepositorySession implements RepoSession {
 
   private active(): Backup {
     if (!this.backup) throw new UsageError('no backup in progress in this session');
+    if (this.backup.broken) throw new TardisError('the backup cannot go on after a failed repository write');
     return this.backup;
   }
 
@@ -257,6 +260,17 @@ export class RepositorySession implements RepoSession {
 
   /** Makes the open pack durable, then records the file versions that waited for it. */
   private async flush(b: Backup): Promise<void> {
+    try {
+      await this.write(b);
+    } catch (err) {
+      // Nothing more may be recorded for this backup: a commit accepted earlier could refer
+      // to chunks of the pack that failed, and would then name content the repository lacks.
+      b.broken = true;
+      throw err;
+    }
+  }
+
+  private async write(b: Backup): Promise<void> {
     const stmts: InStatement[] = [];
     if (b.builder.count > 0) {
       const pack = b.builder.finish();
@@ -322,7 +336,7 @@ export class RepositorySession implements RepoSession {
       if (!b) return;
       this.backup = null;
       try {
-        await this.flush(b); // what was sent is kept for the next run
+        if (!b.broken) await this.flush(b); // what was sent is kept for the next run
         await cat.failSet(this.db, b.setId, reason, {});
       } finally {
         await b.lock.release();
