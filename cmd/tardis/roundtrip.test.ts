@@ -9,26 +9,10 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, createRepo, mustRun, PASSWORD, runTool, sh, tempDir } from '../../internal/testkit/testkit.ts';
-import { assertSameTree, backup, restore, seededBytes } from '../../internal/testkit/fixtures.ts';
+import { assertSameTree, backup, restore, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
 
 const MiB = 1 << 20;
 const B = (...parts: (string | Buffer)[]) => Buffer.concat(parts.map((p, i) => Buffer.concat([i ? Buffer.from('/') : Buffer.alloc(0), Buffer.from(p)])));
-
-/** A temp dir with an empty repository and a `src` directory, removed after the test. */
-async function setup(t: TestContext): Promise<{ dir: string; repo: string; src: string }> {
-  const { dir, cleanup } = tempDir('tardis-roundtrip-');
-  t.after(cleanup);
-  const repo = await createRepo(dir);
-  const src = path.join(dir, 'src');
-  fs.mkdirSync(src);
-  return { dir, repo, src };
-}
-
-/** Writes a file, creating its parent directories. */
-function write(file: string, data: string | Buffer = ''): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, data);
-}
 
 /** Writes `data` into `file` at `offset` without touching the rest (holes stay holes). */
 function writeAt(file: string, offset: number, data: Buffer): void {
@@ -43,7 +27,7 @@ function writeAt(file: string, offset: number, data: Buffer): void {
 const ino = (p: string | Buffer) => fs.lstatSync(p, { bigint: true }).ino;
 
 test('regular files: empty, tiny, random MiBs and a 1.5 GiB sparse file restore byte-identical, sparse stays sparse', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   write(path.join(src, 'empty'));
   write(path.join(src, 'tiny'), Buffer.from([0x5a]));
   write(path.join(src, 'random'), seededBytes(3 * MiB + 12345, 'random'));
@@ -70,7 +54,7 @@ test('regular files: empty, tiny, random MiBs and a 1.5 GiB sparse file restore 
 });
 
 test('directories: empty ones, a 100-level tree, symlinks (dangling too) and hard links', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   fs.mkdirSync(path.join(src, 'empty'));
   fs.mkdirSync(path.join(src, 'nested', 'empty', 'inner'), { recursive: true });
   const deep = path.join(src, ...Array.from({ length: 100 }, (_, i) => `d${i}`));
@@ -117,7 +101,7 @@ test('directories: empty ones, a 100-level tree, symlinks (dangling too) and har
 });
 
 test('names: spaces, newlines, non-UTF-8 bytes, 255-byte names', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   const names: Buffer[] = [
     Buffer.from('with space'), Buffer.from(' leading'), Buffer.from('trailing '), Buffer.from('new\nline'),
     Buffer.from('tab\there'), Buffer.from([0x66, 0xe9, 0x74, 0xe9]), Buffer.from([0xff, 0xfe, 0x80]), Buffer.from('ünïcødé ✓'),
@@ -141,7 +125,7 @@ test('names: spaces, newlines, non-UTF-8 bytes, 255-byte names', async (t) => {
 });
 
 test('modes, owners by name with numeric fallback, nanosecond mtimes', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   const mode = (rel: string, m: number) => fs.chmodSync(path.join(src, rel), m);
   write(path.join(src, 'setuid'), '#!/bin/sh\n');
   write(path.join(src, 'setgid'), 'g\n');
@@ -204,7 +188,7 @@ test('modes, owners by name with numeric fallback, nanosecond mtimes', async (t)
 });
 
 test('FIFOs are restored as FIFOs; a socket is skipped with a note and exit 0', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   sh(`mkfifo -m 0640 '${path.join(src, 'fifo')}'`);
   fs.mkdirSync(path.join(src, 'sub'));
   sh(`mkfifo '${path.join(src, 'sub', 'pipe')}'`);
@@ -232,7 +216,7 @@ test('FIFOs are restored as FIFOs; a socket is skipped with a note and exit 0', 
 const execFileP = promisify(execFile);
 
 test('a second backup of an unchanged tree reads no file contents', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   for (let d = 0; d < 4; d++) {
     for (let f = 0; f < 25; f++) write(path.join(src, `dir${d}`, `sub${f % 3}`, `file${f}`), seededBytes(1000 + f * 97, `${d}/${f}`));
   }
@@ -288,7 +272,7 @@ test('a second backup of an unchanged tree reads no file contents', async (t) =>
 });
 
 test('10 bytes inserted into a 40 MiB file store only a few new chunks; both versions restore', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   const file = path.join(src, 'data');
   const old = seededBytes(40 * MiB, 'forty');
   write(file, old);
@@ -314,7 +298,7 @@ test('10 bytes inserted into a 40 MiB file store only a few new chunks; both ver
 });
 
 test('--maxdepth, --basepath, --name, --tag and --movetag', async (t) => {
-  const { dir, repo, src } = await setup(t);
+  const { dir, repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   write(path.join(src, 'top'), 't\n');
   write(path.join(src, 'sub', 'mid'), 'm\n');
   write(path.join(src, 'sub', 'subsub', 'low'), 'l\n');
@@ -398,7 +382,7 @@ function weekU(d: Date): string {
 }
 
 test('sonic list and info show the sets as Monthly, Weekly, Daily, then dated names', async (t) => {
-  const { repo, src } = await setup(t);
+  const { repo, src } = await setupRepo(t, 'tardis-roundtrip-');
   write(path.join(src, 'f'), 'f\n');
   const runs = [];
   for (let i = 0; i < 4; i++) {

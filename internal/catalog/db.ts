@@ -1,7 +1,7 @@
 // The catalog database: @libsql/client over a file: URL (a libSQL server URL works the same).
 // Every access is set-based (JSON in, JSON out): each client call costs ~80 µs.
 import { createClient, type Client, type InStatement, type InValue, type ResultSet } from '@libsql/client';
-import { TardisError } from '../errors/errors.ts';
+import { DiskFullError, TardisError } from '../errors/errors.ts';
 import { loadMigrations } from './migrations.ts';
 
 export const SCHEMA_VERSION = 1;
@@ -16,11 +16,29 @@ if (profile) {
   });
 }
 
+/** SQLite's "disk full" and I/O failures as the one-line errors the rest of the program reports. */
+function catalogError(err: unknown): unknown {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  const message = (err as Error)?.message ?? String(err);
+  if (code.startsWith('SQLITE_FULL')) return new DiskFullError(`repository disk full: catalog: ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_IOERR')) return new TardisError(`catalog I/O error (disk full or failing?): ${message}`, { cause: err });
+  if (code.startsWith('SQLITE_CORRUPT') || code.startsWith('SQLITE_NOTADB')) return new TardisError(`catalog is damaged: ${message}`, { cause: err });
+  return err;
+}
+
 async function timed<T>(sql: string, run: () => Promise<T>): Promise<T> {
-  if (!profile) return run();
+  if (!profile) {
+    try {
+      return await run();
+    } catch (err) {
+      throw catalogError(err);
+    }
+  }
   const t0 = performance.now();
   try {
     return await run();
+  } catch (err) {
+    throw catalogError(err);
   } finally {
     const e = profile.get(sql) ?? [0, 0];
     profile.set(sql, [e[0] + 1, e[1] + performance.now() - t0]);
@@ -39,7 +57,12 @@ export class CatalogDb {
   /** Opens (and with `create`, creates) the catalog, applying pending migrations. */
   static async open(url: string, opts: { create?: boolean; allowUpgrade?: boolean } = {}): Promise<CatalogDb> {
     // One connection: the PRAGMAs below are per connection, and a pool would open others without them.
-    const client = createClient({ url, concurrency: 1 });
+    let client: Client;
+    try {
+      client = createClient({ url, concurrency: 1 });
+    } catch (err) {
+      throw catalogError(err);
+    }
     const db = new CatalogDb(client, url);
     try {
       if (url.startsWith('file:')) {
@@ -53,7 +76,7 @@ export class CatalogDb {
       await db.migrate(opts.create === true || opts.allowUpgrade !== false);
     } catch (err) {
       client.close();
-      throw err;
+      throw catalogError(err);
     }
     return db;
   }
@@ -121,7 +144,7 @@ export class CatalogDb {
   }
 
   async #batch(stmts: InStatement[]): Promise<ResultSet[]> {
-    if (!profile) return this.client.batch(stmts, 'write');
+    if (!profile) return timed('batch', () => this.client.batch(stmts, 'write'));
     // Profiling: the same transaction, one statement at a time, so each gets its own line.
     const tx = await this.client.transaction('write');
     try {

@@ -1,9 +1,12 @@
 // Fixtures for the end-to-end tests: backups and restores through the real commands, and
 // reproducible file contents.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { createCipheriv, createHash } from 'node:crypto';
 import { compareTrees, type CompareOptions } from '../treecmp/compare.ts';
-import { mustRun, type RunResult } from './testkit.ts';
+import { createRepo, mustRun, tempDir, type RunResult } from './testkit.ts';
 
 /** What `tardis --json` prints. */
 export interface BackupJson {
@@ -35,4 +38,20 @@ export function seededBytes(n: number, seed: string): Buffer {
 /** Fails with every difference between the trees (see treecmp) listed. */
 export async function assertSameTree(a: string | Buffer, b: string | Buffer, opts: CompareOptions = {}): Promise<void> {
   assert.deepEqual(await compareTrees(a, b, opts), [], `trees differ: ${String(a)} vs ${String(b)}`);
+}
+
+/** A temp dir with an empty repository and a `src` directory, removed after the test. */
+export async function setupRepo(t: TestContext, prefix = 'tardis-test-'): Promise<{ dir: string; repo: string; src: string }> {
+  const { dir, cleanup } = tempDir(prefix);
+  t.after(cleanup);
+  const repo = await createRepo(dir);
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  return { dir, repo, src };
+}
+
+/** Writes a file, creating its parent directories. */
+export function write(file: string, data: string | Buffer = ''): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, data);
 }
