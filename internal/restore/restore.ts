@@ -7,6 +7,7 @@ import type { Keyring } from '../keyring/keyring.ts';
 import { TardisError } from '../errors/errors.ts';
 import { SafeRoot, SparseWriter } from '../fsutil/index.ts';
 import { printable } from '../walk/index.ts';
+import { eachLimit } from '../concurrency/each.ts';
 
 export type OverwriteMode = 'never' | 'always' | 'newer' | 'older';
 export type VerifyAction = 'keep' | 'rename' | 'delete';
@@ -36,6 +37,8 @@ export interface RestoreStats {
 }
 
 const READ_BATCH = 8;
+// Files written at once within a directory.
+const WRITERS = 4;
 
 /**
  * What content() found wrong: `bad` chunks that are missing or fail authentication (their bytes
@@ -150,7 +153,16 @@ export class Restorer {
     }
     this.stats.dirs++;
     if (this.opts.recurse !== false) {
-      for (const child of await this.children(e.node)) await this.restore(root, [...dest, child.name], child);
+      // Plain entries are written a few at a time (small files are syscall-latency bound);
+      // directories and hard-linked files go one by one, so the first name of a link group is
+      // complete before another links to it and recursion stays bounded.
+      const kids = await this.children(e.node);
+      const linked = (k: Found) => k.entry.type === T_FILE && k.entry.nlink > 1 && this.opts.hardlinks !== false;
+      const plain = kids.filter((k) => k.entry.type !== T_DIR && !linked(k));
+      await eachLimit(plain, WRITERS, (child) => this.restore(root, [...dest, child.name], child));
+      for (const child of kids) {
+        if (child.entry.type === T_DIR || linked(child)) await this.restore(root, [...dest, child.name], child);
+      }
     }
     if (dest.length > 0) await this.meta(root, dest, e).catch((err: Error) => this.fail(shown(root, dest), err.message));
   }
