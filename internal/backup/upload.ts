@@ -12,7 +12,7 @@ import type { Stats } from './stats.ts';
 
 const READ_SIZE = 1 << 20;
 // A batch is sent once it holds this much chunk data, this many chunks or this many files.
-const BATCH_BYTES = 32 << 20;
+const BATCH_BYTES = 8 << 20;
 const BATCH_CHUNKS = 1024;
 const BATCH_FILES = 2048;
 
