@@ -121,7 +121,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     stats.snapshotNew = snapStats.bytesNew;
     const manifest = sealManifest(keyring, { v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks });
     stats.durationMs = Date.now() - started;
-    const done = await session.finishBackup({ stats: { ...stats }, snapshot: manifest });
+    const done = await session.finishBackup({ stats: { ...stats }, snapshot: manifest, snapshotChunks: snap.chunks });
     stats.durationMs = Date.now() - started;
     return { setId: done.setId, name: done.name, resumed: begin.resumed, stats };
   } catch (err) {

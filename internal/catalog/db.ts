@@ -4,7 +4,7 @@ import { createClient, type Client, type InStatement, type InValue, type ResultS
 import { DiskFullError, TardisError } from '../errors/errors.ts';
 import { loadMigrations } from './migrations.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // TARDIS_SQL_PROFILE=1 prints, at exit, the time spent per statement: the catalog is the usual
 // suspect when a backup is slow.

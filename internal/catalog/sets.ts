@@ -75,14 +75,17 @@ export async function resumeSet(
 export async function completeSet(
   db: CatalogDb,
   id: number,
-  c: { name: string; priority: number; keepDays: number; endTime: number; stats: object; snapshot: string | null; tags: Buffer[]; moveTags: boolean },
+  c: {
+    name: string; priority: number; keepDays: number; endTime: number; stats: object; snapshot: string | null;
+    snapshotChunks: Buffer[]; tags: Buffer[]; moveTags: boolean;
+  },
 ): Promise<void> {
   await db.batch([
     ...(c.moveTags ? [{ sql: 'DELETE FROM tags WHERE name IN (SELECT unhex(value) FROM json_each(?))', args: [JSON.stringify(c.tags.map(hex))] }] : []),
     {
-      sql: `UPDATE sets SET completed = 1, name = ?, priority = ?, keep_days = ?, end_time = ?, stats = ?, snapshot = ?
-            WHERE id = ?`,
-      args: [c.name, c.priority, c.keepDays, c.endTime, JSON.stringify(c.stats), c.snapshot, id],
+      sql: `UPDATE sets SET completed = 1, name = ?, priority = ?, keep_days = ?, end_time = ?, stats = ?, snapshot = ?,
+              snapshot_chunks = ? WHERE id = ?`,
+      args: [c.name, c.priority, c.keepDays, c.endTime, JSON.stringify(c.stats), c.snapshot, Buffer.concat(c.snapshotChunks), id],
     },
     { sql: 'INSERT INTO tags (name, set_id) SELECT unhex(value), ? FROM json_each(?)', args: [id, JSON.stringify(c.tags.map(hex))] },
   ]);

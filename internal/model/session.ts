@@ -91,6 +91,8 @@ export interface FinishRequest {
   stats: Record<string, number>;
   /** Sealed snapshot manifest (see internal/snapshot); its chunks were uploaded before. */
   snapshot: Buffer | null;
+  /** The chunk ids the manifest lists, in the clear (keyed ids reveal nothing): garbage collection keeps them. */
+  snapshotChunks?: Buffer[];
 }
 
 export interface VersionsPage {

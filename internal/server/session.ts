@@ -65,6 +65,13 @@ class Backup {
   }
 }
 
+function checkIds(ids: Buffer[]): Buffer[] {
+  if (!Array.isArray(ids) || ids.length > MAX_SNAPSHOT / 32 || !ids.every((id) => Buffer.isBuffer(id) && id.length === 32)) {
+    throw new UsageError('malformed chunk id list');
+  }
+  return ids;
+}
+
 function checkEntries(entries: NamedEntry[]): void {
   if (!Array.isArray(entries) || entries.length > MAX_DIR_ENTRIES) throw new UsageError('directory batch too large');
   const seen = new Set<string>();
@@ -322,7 +329,7 @@ export class RepositorySession implements RepoSession {
       const name = b.req.name ?? auto.name;
       await cat.completeSet(this.db, b.setId, {
         name, priority: auto.priority, keepDays: auto.keepDays, endTime: Date.now(), stats: req.stats ?? {},
-        snapshot, tags: b.req.tags, moveTags: b.req.moveTags === true,
+        snapshot, snapshotChunks: checkIds(req.snapshotChunks ?? []), tags: b.req.tags, moveTags: b.req.moveTags === true,
       });
       this.backup = null;
       await b.lock.release();
