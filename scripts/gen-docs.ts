@@ -11,6 +11,7 @@ const TOOLS: [string, string[]][] = [
   ['tardis', []],
   ['regenerate', []],
   ['sonic', ['create', 'list', 'info']],
+  ['tardisd', []],
 ];
 
 function helpText(tool: string, sub?: string): string {

@@ -36,15 +36,17 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 cli.runMain('regenerate', async () => {
-  const { args, options: o } = prog.parse(['node', 'regenerate', ...cli.argv()], { run: false });
+  const { args, options: o } = cli.parse(prog, 'regenerate');
   cli.checkOptions(prog);
   if (o.help || o.version) return cli.EXIT_OK;
-  const log = new Logger({ verbosity: cli.count(o.verbose) });
+  const settings = cli.loadSettings(o);
+  const log = new Logger({ verbosity: settings.values.verbosity });
+  cli.noteIgnored(settings, log);
   if (args.length === 0) throw new UsageError('nothing to restore: give one or more paths (see --help)');
   if ([o.backup !== undefined, o.date !== undefined, o.last === true].filter(Boolean).length > 1) {
     throw new UsageError('--backup, --date and --last are mutually exclusive');
   }
-  const conn = await openRepository(cli.repositoryUrl(o), cli.passwordSource(o));
+  const conn = await openRepository(cli.repositoryUrl(settings), cli.passwordSource(o, settings));
   try {
     const { session, keyring } = conn;
     const sets = await session.listSets();

@@ -8,7 +8,7 @@ import { UsageError } from '../../internal/errors/errors.ts';
 import type { Keyring } from '../../internal/keyring/keyring.ts';
 import type { SetInfo } from '../../internal/model/session.ts';
 import { selectSet } from '../../internal/restore/index.ts';
-import { renderTable } from '../../internal/ui/index.ts';
+import { Logger, renderTable } from '../../internal/ui/index.ts';
 import { formatTime } from '../../internal/ui/format.ts';
 import { VERSION } from '../../internal/version/version.ts';
 
@@ -25,6 +25,7 @@ cli.repositoryOptions(prog.command('list', 'List the backup sets'))
 cli.repositoryOptions(prog.command('info', 'Details of one set (-b) or of every set'))
   .option('-b, --backup <set>', 'Set by id, name, tag or Current')
   .option('--json', 'JSON output');
+prog.option('-v, --verbose', 'More output (repeatable)');
 cli.help(prog);
 prog.version(VERSION, '-V, --version');
 prog.usage('COMMAND [options]\n\nExit status: 0 success; 1 failure; 2 unknown set.');
@@ -34,15 +35,17 @@ function setJson(s: SetInfo, k: Keyring) {
 }
 
 cli.runMain('sonic', async () => {
-  const parsed = prog.parse(['node', 'sonic', ...cli.argv()], { run: false });
+  const parsed = cli.parse(prog, 'sonic');
   cli.checkOptions(prog);
   const o = parsed.options;
   if (o.help || o.version) return cli.EXIT_OK;
   const name = prog.matchedCommandName;
   if (!name) throw new UsageError(parsed.args.length ? `unknown command '${parsed.args[0]}' (see sonic --help)` : 'no command given (see sonic --help)');
-  const url = cli.repositoryUrl(o);
+  const settings = cli.loadSettings(o);
+  cli.noteIgnored(settings, new Logger({ verbosity: settings.values.verbosity }));
+  const url = cli.repositoryUrl(settings);
   if (name === 'create') {
-    const pw = await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true });
+    const pw = await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true, ...cli.passwordConfig(settings) });
     const conn = await createRepository(url, pw, {
       aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
       compression: cli.oneOf(o.compressData, 'compress-data', ['zstd', 'gzip', 'none'] as const, 'zstd'),
@@ -52,7 +55,7 @@ cli.runMain('sonic', async () => {
     out(`created repository ${info.client} (${info.config.encrypted ? info.config.aead : 'NOT encrypted'}, ${info.config.compression}) at ${url}`);
     return cli.EXIT_OK;
   }
-  const conn = await openRepository(url, cli.passwordSource(o));
+  const conn = await openRepository(url, cli.passwordSource(o, settings));
   try {
     const sets = await conn.session.listSets();
     const k = conn.keyring;

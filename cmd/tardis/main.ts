@@ -6,6 +6,7 @@ import { parseCompressAlg } from '../../internal/compress/index.ts';
 import { getPassword } from '../../internal/config/password.ts';
 import { formatBytes, formatDuration } from '../../internal/config/index.ts';
 import { createRepository, openRepository } from '../../internal/connect/connect.ts';
+import { Excluder, expandPath } from '../../internal/exclude/index.ts';
 import { Logger, Progress } from '../../internal/ui/index.ts';
 import { VERSION } from '../../internal/version/version.ts';
 
@@ -20,15 +21,27 @@ prog
   .option('-M, --movetag', 'Move a --tag that already names another set')
   .option('--full', 'Read every file again instead of trusting unchanged metadata')
   .option('-Z, --compress-data [alg]', 'Compression: zstd (default), gzip or none')
-  .option('-d, --maxdepth <n>', 'Descend at most N levels (1 = only the named directories; 0 = no limit)', { default: 0 })
+  .option('-d, --maxdepth <n>', 'Descend at most N levels (1 = only the named directories; default 0 = no limit)')
   .option('--crossdevice', 'Descend into directories on other file systems')
-  .option('--basepath <mode>', 'Where roots appear: full (absolute paths), common (below their common ancestor), none', { default: 'full' })
+  .option('--basepath <mode>', 'Where roots appear: full (absolute paths, the default), common (below their common ancestor), none')
   .option('--force', 'Start even if the repository lock says another backup is running')
+  .option('-x, --exclude <pattern>', 'Leave out what matches this gitignore-style pattern (repeatable; /abs/path anchors)')
+  .option('-X, --exclude-file <file>', 'Read exclude patterns from FILE, one per line (repeatable)')
+  .option('--exclude-dir <dir>', 'Leave out this directory (repeatable; relative to the current directory)')
+  .option('--exclude-file-name <name>', 'Per-directory exclude file, for its directory and below (default: .tardis-excludes) [$TARDIS_EXCLUDES]')
+  .option('--local-exclude-file-name <name>', 'Per-directory exclude file, for its directory only (default: .tardis-local-excludes) [$TARDIS_LOCAL_EXCLUDES]')
+  .option('--skip-file-name <name>', 'Leave out directories containing a file of this name (default: .tardis-skip) [$TARDIS_SKIP]')
+  .option('--ignore-global-excludes', 'Do not read the global exclude file ($TARDIS_GLOBAL_EXCLUDES, default /etc/tardis/excludes)')
+  .option('--cvs-ignore', 'Also leave out what CVS ignores (*.o, *~, core, .git, ...)')
+  .option('--skip-caches', 'Back up directories with a valid CACHEDIR.TAG empty')
+  .option('--exclude-no-access', 'Leave out files and directories this user cannot read (default: back up the rest, exit 3)')
   .option('--stats', 'Print statistics at the end')
   .option('--progress', 'Show a live progress line (default: on when stderr is a terminal)')
   .option('--json', 'Print the result as JSON on stdout')
   .option('-v, --verbose', 'More output (repeat for more)')
-  .usage('[options] [DIRECTORY...]\n\nBack up DIRECTORY (default: the current directory) to the repository.\n\n' +
+  .usage('[options] [DIRECTORY...]\n\nBack up DIRECTORY (default: Directories in the config file, else the current directory) to the repository.\n\n' +
+    'Settings come from the command line, then TARDIS_* variables, then the config file, then defaults;\n' +
+    'an on/off option --X is turned off with --no-X. @FILE reads more arguments from FILE.\n\n' +
     'Exit status: 0 success; 1 failure (nothing completed); 3 the set completed but some files could not be read.');
 cli.help(prog);
 prog.version(VERSION, '-V, --version'); // -v is --verbose
@@ -40,35 +53,55 @@ function printStats(s: Stats, name: string, out: (l: string) => void): void {
   out(`Files:      ${s.files} (${s.filesRead} read, ${s.filesUnchanged} unchanged), links ${s.symlinks}, other ${s.others}`);
   out(`Read:       ${formatBytes(s.bytesRead)}  (${s.durationMs ? ((s.bytesRead / 1048576) / (s.durationMs / 1000)).toFixed(1) : '0'} MiB/s)`);
   out(`New data:   ${formatBytes(s.bytesNew)} in ${s.chunksNew} of ${s.chunks} chunks, stored as ${formatBytes(s.bytesStored)}`);
+  if (s.excluded) out(`Excluded:   ${s.excluded}`);
   if (s.problems || s.skipped) out(`Problems:   ${s.problems} (vanished ${s.vanished}, unreadable ${s.unreadable}, changed while read ${s.changedDuringRead}), skipped ${s.skipped}`);
 }
 
 cli.runMain('tardis', async () => {
-  const { args, options: o } = prog.parse(['node', 'tardis', ...cli.argv()], { run: false });
+  const { args, options: o } = cli.parse(prog, 'tardis');
   cli.checkOptions(prog);
   if (o.help || o.version) return cli.EXIT_OK;
-  const verbosity = cli.count(o.verbose);
+  const settings = cli.loadSettings(o);
+  const v = settings.values;
+  const verbosity = v.verbosity;
   const log = new Logger({ verbosity });
-  const url = cli.repositoryUrl(o);
-  const compression = o.compressData === undefined ? undefined : parseCompressAlg(o.compressData === true ? 'zstd' : String(o.compressData));
+  cli.noteIgnored(settings, log);
+  const url = cli.repositoryUrl(settings);
+  const compression = v.compressData === undefined ? undefined : parseCompressAlg(v.compressData);
+  // Global exclude files are read before anything is opened: a bad one stops here.
+  const exclude = Excluder.load({
+    patterns: (settings.parts.excludePatterns ?? []).map((p) => ({ patterns: p.items, source: p.source })),
+    patternFiles: v.excludeFiles,
+    globalFile: v.ignoreGlobalExcludes ? null : v.globalExcludeFile,
+    globalFileRequired: settings.sources.globalExcludeFile !== 'default',
+    dirs: v.excludeDirs,
+    cvs: v.ignoreCvs,
+    skipCaches: v.skipCaches,
+    excludeFileName: v.excludeFileName,
+    localExcludeFileName: v.localExcludeFileName,
+    skipFileName: v.skipFileName,
+    noAccess: v.excludeNoAccess,
+  });
   const conn = o.create
-    ? await createRepository(url, await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true }), {
+    ? await createRepository(url, await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true, ...cli.passwordConfig(settings) }), {
       compression, aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
     })
-    : await openRepository(url, cli.passwordSource(o));
+    : await openRepository(url, cli.passwordSource(o, settings));
   const progress = new Progress({ enabled: o.progress === true ? true : undefined });
   try {
     const result = await runBackup(conn.session, conn.keyring, {
-      roots: args.length ? args.map(String) : ['.'],
-      basePath: cli.oneOf(o.basepath, 'basepath', ['full', 'common', 'none'] as const, 'full'),
-      maxDepth: cli.intOption(o.maxdepth, 'maxdepth', 0),
-      crossDevice: o.crossdevice === true,
-      full: o.full === true,
+      roots: args.length ? args.map(String) : v.directories.map((d) => expandPath(d)),
+      basePath: v.basePath as 'full' | 'common' | 'none',
+      maxDepth: v.maxDepth,
+      crossDevice: v.crossDevice,
+      full: v.full,
       name: o.name === undefined ? undefined : String(o.name),
       tags: cli.list(o.tag),
       moveTags: o.movetag === true,
-      force: o.force === true,
+      force: v.force,
       compression,
+      exclude,
+      onExclude: (p, reason) => log.info(`excluded ${p}: ${reason}`),
       onProblem: (kind, path, message) => {
         const line = kind === 'skipped-socket' ? `skipped socket ${path}` : `${kind}: ${path}: ${message}`;
         if (kind === 'skipped-socket') log.info(line);
@@ -80,7 +113,7 @@ cli.runMain('tardis', async () => {
     const s = result.stats;
     if (o.json) {
       process.stdout.write(JSON.stringify({ set: result.name, id: result.setId, resumed: result.resumed, stats: s }) + '\n');
-    } else if (o.stats || verbosity > 0) {
+    } else if (v.stats || verbosity > 0) {
       printStats(s, result.name, (l) => process.stdout.write(l + '\n'));
     }
     if (result.resumed) log.info(`resumed the interrupted set ${result.setId}`);

@@ -4,11 +4,12 @@ import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CompressAlg } from '../compress/index.ts';
 import { TardisError } from '../errors/errors.ts';
+import type { Excluder } from '../exclude/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import { ROOT_NODE, T_DIR, type NamedEntry } from '../model/entry.ts';
 import type { FileCommit, RepoSession } from '../model/session.ts';
 import { VERSION } from '../version/version.ts';
-import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem } from '../walk/index.ts';
+import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem, type WalkOptions } from '../walk/index.ts';
 import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
@@ -30,8 +31,12 @@ export interface BackupOptions {
   force?: boolean;
   /** Compression for this run's new chunks (default: the repository's). */
   compression?: CompressAlg;
+  /** What to leave out (see internal/exclude). */
+  exclude?: Excluder;
   /** Called for every problem (vanished, unreadable, changed, skipped socket). */
   onProblem?: (kind: string, path: string, message: string) => void;
+  /** Called for every entry left out by `exclude`, with the reason. */
+  onExclude?: (path: string, reason: string) => void;
   onProgress?: (s: Stats, current: string) => void;
 }
 
@@ -72,14 +77,21 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     full: opts.full === true, clientTime: started, clientVersion: VERSION, force: opts.force,
   });
   // Hard links already sent in this run: the later names reuse the content.
-  const linked = new Map<string, { hash: Buffer; chunks: Buffer[] }>();
+  const linked = new Map<string, Promise<{ hash: Buffer; chunks: Buffer[]; size: number } | null>>();
   try {
     for (const pl of placements) {
       const rootNode = await sendChain(session, enc, pl.chain);
       // Directories whose listing is due, by path: filled from each parent's reply.
       const dirNodes = new Map<string, number>([[key(Buffer.from(pl.path)), rootNode]]);
       const listed = new Set<string>();
-      const walkOpts = { maxDepth: opts.maxDepth ?? 0, crossDevice: opts.crossDevice === true, onProblem: (p: Problem) => problem(p.kind, p.path, p.error?.message ?? p.kind) };
+      const walkOpts: WalkOptions = {
+        maxDepth: opts.maxDepth ?? 0, crossDevice: opts.crossDevice === true, exclude: opts.exclude,
+        onProblem: (p: Problem) => problem(p.kind, p.path, p.error?.message ?? p.kind),
+        onExclude: (p: Buffer, reason: string) => {
+          stats.excluded++;
+          opts.onExclude?.(printable(p), reason);
+        },
+      };
       for await (const listing of walk([Buffer.from(pl.path)], walkOpts)) {
         const k = key(listing.path);
         const dir = dirNodes.get(k);
@@ -135,8 +147,20 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
 
   async function contentOf(p: Buffer, e: FsEntry, wire: NamedEntry, dir: number): Promise<FileCommit> {
     const linkKey = e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
+    // Names of one inode may be read at the same time: the first one reads, the others wait.
     const prior = linkKey ? linked.get(linkKey) : undefined;
-    if (prior) return { dir, entry: wire, hash: prior.hash, chunks: prior.chunks };
+    if (prior) {
+      const r = await prior;
+      if (r) return { dir, entry: { ...wire, size: r.size }, hash: r.hash, chunks: r.chunks };
+    }
+    const reading = readContent(p, e);
+    if (linkKey && !prior) linked.set(linkKey, reading);
+    const r = await reading;
+    return r ? { dir, entry: { ...wire, size: r.size }, hash: r.hash, chunks: r.chunks } : { dir, entry: wire, hash: null, chunks: [] };
+  }
+
+  /** The file's content, or null (counted as a problem) if it could not be read. */
+  async function readContent(p: Buffer, e: FsEntry): Promise<{ hash: Buffer; chunks: Buffer[]; size: number } | null> {
     try {
       const r = await uploader.file(p, e);
       stats.filesRead++;
@@ -146,16 +170,14 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
       }
       // The version records what was read with the metadata seen before reading, so a file
       // that changed meanwhile differs from it next time and is read again.
-      const entry = { ...wire, size: r.size };
-      if (linkKey) linked.set(linkKey, { hash: r.hash, chunks: r.chunks });
-      return { dir, entry, hash: r.hash, chunks: r.chunks };
+      return { hash: r.hash, chunks: r.chunks, size: r.size };
     } catch (err) {
       // Only the file's own errors skip it; a repository that fails (disk full) ends the run.
       if (uploader.failure !== undefined) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       const kind = code === 'ENOENT' ? 'vanished' : code === 'EACCES' || code === 'EPERM' ? 'unreadable' : 'other';
       problem(kind, p, (err as Error).message);
-      return { dir, entry: wire, hash: null, chunks: [] };
+      return null;
     }
   }
 }

@@ -17,6 +17,8 @@ export interface Stats {
   unreadable: number;
   changedDuringRead: number;
   skipped: number;
+  /** Entries left out by excludes (patterns, exclude files, skip files, cache directories). */
+  excluded: number;
   snapshotBytes: number;
   snapshotNew: number;
   durationMs: number;
@@ -25,7 +27,7 @@ export interface Stats {
 export function newStats(): Stats {
   return {
     dirs: 0, files: 0, symlinks: 0, others: 0, filesRead: 0, filesUnchanged: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0,
-    chunks: 0, chunksNew: 0, dirsUnchanged: 0, problems: 0, vanished: 0, unreadable: 0, changedDuringRead: 0, skipped: 0,
+    chunks: 0, chunksNew: 0, dirsUnchanged: 0, problems: 0, vanished: 0, unreadable: 0, changedDuringRead: 0, skipped: 0, excluded: 0,
     snapshotBytes: 0, snapshotNew: 0, durationMs: 0,
   };
 }

@@ -1,9 +1,14 @@
-// What every command shares: repository and password options, the error → exit code mapping,
-// and the logger. Commands stay thin: parse, call the engine, report.
+// What every command shares: repository, password and config options, settings from the command
+// line, environment and config file, the error → exit code mapping, and the logger. Commands
+// stay thin: parse, call the engine, report.
+import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { CAC, Command } from 'cac';
 import { expandArgFiles } from '../config/argfile.ts';
-import { getPassword, type PasswordOptions } from '../config/password.ts';
+import { CLIENT_IGNORED_KEYS, CLIENT_SETTINGS, type ClientSettings } from '../config/client.ts';
+import { systemDefault } from '../config/defaults.ts';
+import { getPassword, type Configured, type PasswordOptions } from '../config/password.ts';
+import { readConfigSection, resolveSettings, type ConfigSection } from '../config/settings.ts';
 import { TardisError, UsageError } from '../errors/errors.ts';
 import { Logger, setProgramName } from '../ui/index.ts';
 
@@ -21,7 +26,10 @@ export interface RepoFlags {
 
 type HasOption = Pick<CAC, 'option'> | Pick<Command, 'option'>;
 
+/** The options every client tool has: the repository, its password, and the config file. */
 export function repositoryOptions<T extends HasOption>(c: T): T {
+  c.option('--config <file>', 'Read settings from this INI file [$TARDIS_CONFIG]');
+  c.option('--job <name>', 'The section of the config file to use (default: Tardis) [$TARDIS_JOB]');
   c.option('-R, --repository <url>', 'Repository URL: file:/path/CLIENT, a path, or (later) tardis://host/CLIENT [$TARDIS_REPO]');
   c.option('-P, --password [password]', 'Password (without a value: ask on the terminal) [$TARDIS_PASSWORD]');
   c.option('-F, --password-file <file>', 'Read the password from the first line of FILE ("-" = stdin) [$TARDIS_PASSWORD_FILE]');
@@ -29,10 +37,43 @@ export function repositoryOptions<T extends HasOption>(c: T): T {
   return c;
 }
 
-export function repositoryUrl(flags: RepoFlags, env = process.env): string {
-  const url = flags.repository ?? env.TARDIS_REPO;
-  if (!url) throw new UsageError('no repository given: use --repository URL or set TARDIS_REPO');
-  return String(url);
+/** Settings of a client tool, resolved: command line > TARDIS_* environment > config file > defaults. */
+export interface Settings {
+  values: ClientSettings;
+  /** Where each value came from ("--flag", "TARDIS_X", "FILE:LINE: Key", "default"). */
+  sources: Record<keyof ClientSettings, string>;
+  /** Accumulating lists (exclude patterns, files, dirs) by origin, lowest precedence first. */
+  parts: Partial<Record<keyof ClientSettings, { source: string; items: string[] }[]>>;
+  config: ConfigSection | null;
+  /** Config keys accepted without effect here, for a -v note. */
+  ignored: { key: string; where: string; why: string }[];
+}
+
+/**
+ * Loads the config file (--config, else $TARDIS_CONFIG; its section --job, else $TARDIS_JOB,
+ * else [Tardis]) and resolves every client setting. The one place commands get settings from.
+ */
+export function loadSettings(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Settings {
+  const str = (v: unknown) => (v === undefined || v === true ? undefined : String(Array.isArray(v) ? v[v.length - 1] : v));
+  if (flags.config === true) throw new UsageError('--config needs a file name');
+  if (flags.job === true) throw new UsageError('--job needs a section name');
+  const file = str(flags.config) ?? (env.TARDIS_CONFIG || systemDefault('TARDIS_CONFIG', env));
+  const job = str(flags.job) ?? (env.TARDIS_JOB || systemDefault('TARDIS_JOB', env));
+  if (!file && flags.job !== undefined) throw new UsageError('--job needs a config file: give --config FILE or set TARDIS_CONFIG');
+  const config = file ? readConfigSection(path.resolve(file), job) : null;
+  const r = resolveSettings(CLIENT_SETTINGS, { flags, env, config, ignoredKeys: CLIENT_IGNORED_KEYS });
+  return { values: r.values, sources: r.sources, parts: r.parts, config, ignored: r.ignored };
+}
+
+/** Notes, at -v, the config keys that have no effect here. */
+export function noteIgnored(s: Settings, log: Logger): void {
+  for (const i of s.ignored) log.info(`${i.where}: ${i.key} has no effect: ${i.why}`);
+}
+
+export function repositoryUrl(s: Settings): string {
+  const url = s.values.repository;
+  if (!url) throw new UsageError('no repository given: use --repository URL, set TARDIS_REPO, or set Repository in the config file');
+  return url;
 }
 
 /**
@@ -51,9 +92,19 @@ export function passwordOptions(flags: RepoFlags, args: string[] = argv()): Pass
   };
 }
 
+/** The password-related settings of the config file, for getPassword's config tier. */
+export function passwordConfig(s: Settings): { config: Record<string, Configured>; timeoutSeconds?: number } {
+  const config: Record<string, Configured> = {};
+  for (const k of ['password', 'passwordFile', 'passwordProg'] as const) {
+    const v = s.values[k];
+    if (v) config[k] = { value: v, where: s.sources[k] };
+  }
+  return { config, timeoutSeconds: s.values.passwordTimeout };
+}
+
 /** A password getter for opening an existing repository (asked only if it is encrypted). */
-export function passwordSource(flags: RepoFlags): () => Promise<string | null> {
-  return () => getPassword(passwordOptions(flags));
+export function passwordSource(flags: RepoFlags, s: Settings): () => Promise<string | null> {
+  return () => getPassword(passwordOptions(flags), passwordConfig(s));
 }
 
 /**
@@ -101,6 +152,30 @@ export function oneOf<T extends string>(v: unknown, name: string, allowed: reado
 
 export function argv(): string[] {
   return expandArgFiles(process.argv.slice(2));
+}
+
+/**
+ * Parses the command line, @argfiles expanded. cac tells its parser only the camelCase name of
+ * an on/off option, so `--skip-caches DIR` would take DIR as the option's value: such options
+ * are given an explicit `=true` first.
+ */
+export function parse(prog: CAC, name: string): ReturnType<CAC['parse']> {
+  const flags = new Set<string>();
+  for (const c of [prog.globalCommand, ...prog.commands]) {
+    for (const opt of c.options) {
+      if (!opt.isBoolean || opt.negated) continue;
+      for (const m of opt.rawName.matchAll(/--([a-z0-9]+(?:-[a-z0-9]+)+)/g)) flags.add(`--${m[1]}`);
+    }
+  }
+  let literal = false;
+  const args = argv().map((a) => {
+    if (literal || a === '--') {
+      literal = true;
+      return a;
+    }
+    return flags.has(a) ? `${a}=true` : a;
+  });
+  return prog.parse(['node', name, ...args], { run: false });
 }
 
 /**

@@ -8,11 +8,19 @@ import { UsageError } from '../errors/errors.ts';
 
 export const MAX_ARGFILE_DEPTH = 10;
 
+export interface SplitOptions {
+  /** '#' at the start of a word begins a comment (default true; config values turn it off). */
+  comments?: boolean;
+  /** Line number of the text's first line in `fileName` (default 1). */
+  firstLine?: number;
+}
+
 /** Split argument-file text into words. Throws UsageError naming `fileName` and the line. */
-export function splitArgs(text: string, fileName: string): string[] {
+export function splitArgs(text: string, fileName: string, opts: SplitOptions = {}): string[] {
   const words: string[] = [];
   let word: string | null = null; // null: between words
-  let line = 1;
+  let line = opts.firstLine ?? 1;
+  const comments = opts.comments ?? true;
   let i = 0;
   const s = text.replace(/^\uFEFF/, '');
   while (i < s.length) {
@@ -22,7 +30,7 @@ export function splitArgs(text: string, fileName: string): string[] {
       word = null;
       if (c === '\n') line++;
       i++;
-    } else if (c === '#' && word === null) {
+    } else if (c === '#' && word === null && comments) {
       while (i < s.length && s[i] !== '\n') i++;
     } else if (c === "'") {
       const end = s.indexOf("'", i + 1);

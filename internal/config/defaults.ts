@@ -53,8 +53,14 @@ function systemDefaults(file: string): Ini | null {
 
 /** The value of a TARDIS_* default: environment, then the system defaults file, then built-in. */
 export function getDefault(name: DefaultName, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env[name];
-  if (fromEnv !== undefined) return fromEnv;
+  return env[name] ?? systemDefault(name, env);
+}
+
+/**
+ * The default tier alone (system defaults file, then built-in), for callers that put a config
+ * file between the environment and the defaults.
+ */
+export function systemDefault(name: DefaultName, env: NodeJS.ProcessEnv = process.env): string {
   const ini = systemDefaults(env.TARDIS_DEFAULTS || SYSTEM_DEFAULTS_FILE);
   const fromFile = ini && iniGet(ini, 'Tardis', name);
   return fromFile ?? BUILTIN_DEFAULTS[name];

@@ -21,10 +21,10 @@ test('sections, keys, comments, continuation lines', () => {
     'client.cfg',
   );
   assert.deepEqual([...ini.keys()], ['Tardis', 'other job']);
-  assert.deepEqual(ini.get('Tardis')!.get('repository'), { value: 'file:/srv/tardis/laptop', line: 3 });
+  assert.deepEqual(ini.get('Tardis')!.get('repository'), { value: 'file:/srv/tardis/laptop', line: 3, name: 'Repository' });
   assert.equal(iniGet(ini, 'Tardis', 'VERBOSITY'), '2');
   assert.equal(iniGet(ini, 'Tardis', 'empty'), '');
-  assert.deepEqual(ini.get('Tardis')!.get('logfiles'), { value: '/var/log/a\n/var/log/b', line: 7 });
+  assert.deepEqual(ini.get('Tardis')!.get('logfiles'), { value: '/var/log/a\n/var/log/b', line: 7, name: 'LogFiles' });
   assert.equal(iniGet(ini, 'other job', 'password'), '100% literal');
   assert.equal(iniGet(ini, 'tardis', 'repository'), undefined, 'section names are case-sensitive');
   assert.equal(iniGet(ini, 'Nope', 'x'), undefined);

@@ -4,7 +4,8 @@
 // ExtendedInterpolation (`${key}`, `${section:key}`, `$$` for a literal `$`).
 import { UsageError } from '../errors/errors.ts';
 
-export type IniEntry = { value: string; line: number };
+/** A value, the line its key is on, and the key as written (keys are matched lower-cased). */
+export type IniEntry = { value: string; line: number; name: string };
 export type IniSection = Map<string, IniEntry>;
 export type Ini = Map<string, IniSection>;
 
@@ -51,7 +52,7 @@ export function parseIni(text: string, fileName: string): Ini {
     const key = kv[1].toLowerCase();
     const s: IniSection = section;
     if (s.has(key)) fail(lineNo, `key '${kv[1]}' appears twice in this section`);
-    last = { value: kv[2], line: lineNo };
+    last = { value: kv[2], line: lineNo, name: kv[1] };
     s.set(key, last);
   });
 
@@ -97,7 +98,7 @@ export function parseIni(text: string, fileName: string): Ini {
     const keys = new Set([...(name === DEFAULT_SECTION ? [] : defaults.keys()), ...entries.keys()]);
     for (const key of keys) {
       const entry = entries.get(key) ?? defaults.get(key)!;
-      merged.set(key, { value: interpolate(name, entry, 1).trim(), line: entry.line });
+      merged.set(key, { value: interpolate(name, entry, 1).trim(), line: entry.line, name: entry.name });
     }
     result.set(name, merged);
   }

@@ -124,6 +124,31 @@ test('environment: explicit options first, then TARDIS_PASSWORD, _FILE, PWFILE, 
   );
 });
 
+test('config file: after the environment, before the system defaults file; its three keys exclude each other', async () => {
+  const f = path.join(dir, 'cfg-pw');
+  fs.writeFileSync(f, 'from-config-file\n');
+  const sys = path.join(dir, 'system.defaults');
+  const sysPw = path.join(dir, 'sys-pw');
+  fs.writeFileSync(sysPw, 'from-system-defaults\n');
+  fs.writeFileSync(sys, `[Tardis]\nTARDIS_PWFILE = ${sysPw}\n`);
+  const e = { TARDIS_DEFAULTS: sys };
+  const at = (k: string) => `t.cfg:3: ${k}`;
+  const config = { passwordFile: { value: f, where: at('PasswordFile') } };
+  assert.equal(await getPassword({}, { env: e, stdin: notTty(), config }), 'from-config-file');
+  assert.equal(await getPassword({}, { env: { ...e, TARDIS_PASSWORD: 'env' }, stdin: notTty(), config }), 'env');
+  assert.equal(await getPassword({ password: 'cli' }, { env: e, stdin: notTty(), config }), 'cli');
+  assert.equal(await getPassword({}, { env: e, stdin: notTty(), config: { passwordProg: { value: 'echo prog', where: at('PasswordProg') } } }), 'prog');
+  assert.equal(await getPassword({}, { env: e, stdin: notTty() }), 'from-system-defaults');
+  await assert.rejects(
+    getPassword({}, { env: e, stdin: notTty(), config: { ...config, password: { value: 'x', where: 't.cfg:2: Password' } } }),
+    usage(/^t\.cfg:2: Password and t\.cfg:3: PasswordFile: Password, PasswordFile and PasswordProg are mutually exclusive$/),
+  );
+  await assert.rejects(
+    getPassword({}, { env: e, stdin: notTty(), config: { passwordFile: { value: path.join(dir, 'nope'), where: at('PasswordFile') } } }),
+    usage(/^t\.cfg:3: PasswordFile: cannot read password file/),
+  );
+});
+
 test('nothing given and no terminal: error, or null when allowed', async () => {
   await assert.rejects(
     getPassword({}, { env, stdin: notTty() }),

@@ -6,7 +6,7 @@ import tty from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
 import { UsageError } from '../errors/errors.ts';
-import { getDefault } from './defaults.ts';
+import { getDefault, systemDefault } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 
 export interface PasswordOptions {
@@ -35,6 +35,16 @@ export interface GetPasswordContext {
   stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Opens the terminal to prompt on (default: /dev/tty). */
   openTerminal?: () => PromptTerminal;
+  /** The config file's Password, PasswordFile, PasswordProg: after the environment, before system defaults. */
+  config?: { password?: Configured; passwordFile?: Configured; passwordProg?: Configured };
+  /** Seconds a prompt waits (default: TARDIS_PWTIMEOUT). */
+  timeoutSeconds?: number;
+}
+
+/** A value from a config file and where it is ("tardis.cfg:4: Password"). */
+export interface Configured {
+  value: string;
+  where: string;
 }
 
 const NO_PASSWORD =
@@ -63,7 +73,7 @@ export async function getPassword(opts: PasswordOptions, ctx: GetPasswordContext
     promptPassword((ctx.openTerminal ?? openDevTty)(), {
       prompt: ctx.prompt ?? 'Password: ',
       confirm: ctx.confirm ?? false,
-      timeoutMs: promptTimeout(env),
+      timeoutMs: ctx.timeoutSeconds !== undefined ? ctx.timeoutSeconds * 1000 : promptTimeout(env),
     });
 
   if (opts.password === true) return prompt();
@@ -74,9 +84,20 @@ export async function getPassword(opts: PasswordOptions, ctx: GetPasswordContext
   // Empty variables count as unset, as a shell user expects of `TARDIS_PASSWORD=`.
   if (env.TARDIS_PASSWORD) return env.TARDIS_PASSWORD;
   if (env.TARDIS_PASSWORD_FILE) return readPasswordFile(env.TARDIS_PASSWORD_FILE, stdin, 'TARDIS_PASSWORD_FILE');
-  const pwfile = getDefault('TARDIS_PWFILE', env);
-  if (pwfile) return readPasswordFile(pwfile, stdin, 'TARDIS_PWFILE');
+  if (env.TARDIS_PWFILE) return readPasswordFile(env.TARDIS_PWFILE, stdin, 'TARDIS_PWFILE');
   if (env.TARDIS_PASSWORD_PROG) return runPasswordProg(env.TARDIS_PASSWORD_PROG, 'TARDIS_PASSWORD_PROG');
+
+  const cfg = ctx.config ?? {};
+  const configured = [cfg.password, cfg.passwordFile, cfg.passwordProg].filter((c) => c !== undefined);
+  if (configured.length > 1) {
+    throw new UsageError(`${configured.map((c) => c.where).join(' and ')}: Password, PasswordFile and PasswordProg are mutually exclusive`);
+  }
+  if (cfg.password) return nonEmpty(cfg.password.value, cfg.password.where);
+  if (cfg.passwordFile) return readPasswordFile(cfg.passwordFile.value, stdin, cfg.passwordFile.where);
+  if (cfg.passwordProg) return runPasswordProg(cfg.passwordProg.value, cfg.passwordProg.where);
+
+  const pwfile = systemDefault('TARDIS_PWFILE', env);
+  if (pwfile) return readPasswordFile(pwfile, stdin, 'TARDIS_PWFILE (system defaults)');
 
   if (stdin.isTTY) return prompt();
   if (ctx.allowNone) return null;

@@ -1,15 +1,25 @@
 // Opens a repository by URL for a client: a session (in-process for file:, over the protocol
-// for tardisd) plus the keyring unlocked by the password.
+// for tardisd: tardis://, unix:, ssh://) plus the keyring unlocked by the password.
 import { randomBytes } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
 import { DEFAULT_CHUNKER, validateChunkerParams, type ChunkerParams } from '../chunker/index.ts';
+import { getDefault } from '../config/defaults.ts';
+import { parseDuration } from '../config/duration.ts';
 import { parseRepositoryUrl, type RepoUrl } from '../config/url.ts';
-import { createKeySlot, generateMasterKeys, openAnyKeySlot, type KeySlot } from '../crypto/index.ts';
+import { createKeySlot, generateMasterKeys, openAnyKeySlot, type KeySlot, type MasterKeys } from '../crypto/index.ts';
 import { UsageError } from '../errors/errors.ts';
 import { Keyring } from '../keyring/keyring.ts';
 import type { RepoConfig, RepoSession } from '../model/session.ts';
 import type { CompressAlg } from '../compress/index.ts';
+import { ConnectionError } from '../protocol/errors.ts';
+import type { Connection as ProtocolConnection } from '../protocol/connection.ts';
+import { authRecord, makeAuthSetup, writeAuthRecord } from '../remote/auth.ts';
+import { RemoteSession } from '../remote/client.ts';
+import { createRemote, dial, login, type DialOptions } from '../remote/dial.ts';
 import { ServerRepository } from '../server/repository.ts';
 import { RepositorySession } from '../server/session.ts';
+
+export { serveConnection, RepositoryHost, type HostOptions, type HostLog } from '../remote/host.ts';
 
 export interface Connection {
   url: RepoUrl;
@@ -17,17 +27,50 @@ export interface Connection {
   keyring: Keyring;
 }
 
-export interface CreateOptions {
+/** How to reach a tardisd (ignored for file: repositories). */
+export interface OpenOptions extends DialOptions {}
+
+export interface CreateOptions extends OpenOptions {
   aead?: RepoConfig['aead'];
   compression?: CompressAlg;
   chunker?: ChunkerParams;
-  /** scrypt cost (tests use a small one). */
+  /** scrypt cost of the key slot and the login verifier (tests use a small one). */
   scryptN?: number;
 }
 
-function local(url: RepoUrl): string {
-  if (url.kind !== 'file') throw new UsageError(`${url.kind}: repositories need tardisd, which this build does not support yet`);
-  return url.path;
+type NetUrl = Exclude<RepoUrl, { kind: 'file' } | { kind: 'http' }>;
+
+function network(url: RepoUrl): NetUrl {
+  if (url.kind === 'http') throw new UsageError('http(s): repositories need tardisremote, which this build does not support yet');
+  return url as NetUrl;
+}
+
+/** Defaults from TARDIS_VALIDATE_CERTS and TARDIS_TIMEOUT (a silent server is given up after it). */
+function dialOptions(opts: OpenOptions): DialOptions {
+  const env = opts.env ?? process.env;
+  let idleTimeoutMs = opts.limits?.idleTimeoutMs;
+  if (idleTimeoutMs === undefined) {
+    try {
+      idleTimeoutMs = parseDuration(getDefault('TARDIS_TIMEOUT', env));
+    } catch {
+      throw new UsageError(`TARDIS_TIMEOUT: '${getDefault('TARDIS_TIMEOUT', env)}' is not a duration`);
+    }
+  }
+  return {
+    ...opts,
+    validateCerts: opts.validateCerts ?? /^(1|true|yes|on)$/i.test(getDefault('TARDIS_VALIDATE_CERTS', env)),
+    limits: { ...opts.limits, idleTimeoutMs: idleTimeoutMs > 0 ? idleTimeoutMs : 300_000 },
+  };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}
+
+/** A password getter that asks once and remembers the answer. */
+function once(get: () => Promise<string | null>): { get: () => Promise<string | null>; asked: () => boolean } {
+  let p: Promise<string | null> | null = null;
+  return { get: () => (p ??= get()), asked: () => p !== null };
 }
 
 export async function createRepository(urlText: string, password: string | null, opts: CreateOptions = {}): Promise<Connection> {
@@ -45,18 +88,66 @@ export async function createRepository(urlText: string, password: string | null,
     compression: opts.compression ?? 'zstd',
     encrypted: password !== null,
   };
-  const repo = await ServerRepository.create(local(url), config, slot as unknown as Record<string, unknown>);
-  return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, config) };
+  // The login a tardisd will check, should this repository ever be served by one.
+  const auth = password === null ? null : await makeAuthSetup(url.client, password, { scryptN: opts.scryptN });
+  if (url.kind === 'file') {
+    if (await exists(`${url.path}/config`)) throw new UsageError(`repository already exists: ${url.path}`);
+    await mkdir(url.path, { recursive: true, mode: 0o700 });
+    await writeAuthRecord(url.path, authRecord(auth));
+    const repo = await ServerRepository.create(url.path, config, slot as unknown as Record<string, unknown>);
+    return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, config) };
+  }
+  const conn = await dial(network(url), dialOptions(opts));
+  try {
+    await createRemote(conn, url.client, config, slot, auth);
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+  return { url, session: new RemoteSession(conn), keyring: new Keyring(keys, config) };
 }
 
 /** Opens a repository; `password` null opens an unprotected one only. */
-export async function openRepository(urlText: string, password: () => Promise<string | null>): Promise<Connection> {
+export async function openRepository(urlText: string, password: () => Promise<string | null>, opts: OpenOptions = {}): Promise<Connection> {
   const url = parseRepositoryUrl(urlText);
-  const root = local(url);
-  // Unlock the keys before opening the catalog: a wrong password leaves the repository untouched.
-  const { config, keySlots } = await ServerRepository.inspect(root);
-  const pw = config.encrypted ? await password() : null;
-  const keys = await openAnyKeySlot(keySlots as unknown as KeySlot[], pw);
-  const repo = await ServerRepository.open(root);
-  return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, repo.config) };
+  if (url.kind === 'file') {
+    const root = url.path;
+    // Unlock the keys before opening the catalog: a wrong password leaves the repository untouched.
+    const { config, keySlots } = await ServerRepository.inspect(root);
+    const pw = config.encrypted ? await password() : null;
+    const keys = await openAnyKeySlot(keySlots as unknown as KeySlot[], pw);
+    const repo = await ServerRepository.open(root);
+    return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, repo.config) };
+  }
+  const pw = once(password);
+  const conn = await loggedIn(network(url), url.client, pw, dialOptions(opts));
+  const session = new RemoteSession(conn);
+  try {
+    // Key slots come only after the login: the server gives them to no one else.
+    const info = await session.info();
+    const keys: MasterKeys = await openAnyKeySlot(info.keySlots as unknown as KeySlot[], info.config.encrypted ? await pw.get() : null);
+    return { url, session, keyring: new Keyring(keys, info.config) };
+  } catch (err) {
+    await session.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Dials and logs in. If the password prompt outlasted the server's login timeout, the server has
+ * hung up meanwhile: dial again once, with the password now known.
+ */
+async function loggedIn(url: NetUrl, client: string, pw: ReturnType<typeof once>, opts: DialOptions): Promise<ProtocolConnection> {
+  for (let attempt = 0; ; attempt++) {
+    const askedBefore = pw.asked();
+    const conn = await dial(url, opts);
+    try {
+      await login(conn, client, pw.get);
+      return conn;
+    } catch (err) {
+      conn.close();
+      if (attempt === 0 && !askedBefore && pw.asked() && err instanceof ConnectionError) continue;
+      throw err;
+    }
+  }
 }

@@ -255,6 +255,12 @@ export class RepositorySession implements RepoSession {
       for (const f of files) {
         b.commits.push(f);
         const p = b.pendingDirs.get(f.dir);
+        if (p && f.hash === null) {
+          // A file that could not be read: the listing must not vouch for the directory, or the
+          // next run would skip it as unchanged instead of trying the file again.
+          b.pendingDirs.delete(f.dir);
+          continue;
+        }
         if (p) p.waiting--;
         if (p && p.waiting <= 0) {
           b.pendingDirs.delete(f.dir);

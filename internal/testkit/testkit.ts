@@ -23,10 +23,14 @@ export function tempDir(prefix = 'tardis-test-'): { dir: string; cleanup: () => 
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Runs bin/<tool> with TARDIS_PASSWORD set (unless env overrides it) and waits for it. */
-export function runTool(tool: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string } = {}): Promise<RunResult> {
+/**
+ * Runs bin/<tool> with TARDIS_PASSWORD set (unless env overrides it) and waits for it. `prefix`
+ * runs it through another command (e.g. setpriv to run as another user).
+ */
+export function runTool(tool: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Buffer; cwd?: string; prefix?: string[] } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.join(BIN, tool), args, {
+    const [cmd, ...cmdArgs] = [...(opts.prefix ?? []), path.join(BIN, tool), ...args];
+    const child = spawn(cmd!, cmdArgs, {
       cwd: opts.cwd,
       env: { ...process.env, TARDIS_PASSWORD: PASSWORD, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

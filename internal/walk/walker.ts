@@ -7,6 +7,7 @@
 import { constants as C, existsSync, type BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { NotFoundError, TardisError, UsageError } from '../errors/errors.ts';
+import type { DirRules, Excluder, Verdict } from '../exclude/exclude.ts';
 import { entryFromStats, entryTypeOf, type FsEntry } from './entry.ts';
 import { joinPath, printable } from './names.ts';
 
@@ -32,6 +33,10 @@ export interface WalkOptions {
   /** Descend into subdirectories on another device than their root (default false: list, don't enter). */
   crossDevice?: boolean;
   onProblem?: (p: Problem) => void;
+  /** Leaves entries out (patterns, exclude files, skip files, CACHEDIR.TAG, permissions). */
+  exclude?: Excluder;
+  /** Each entry left out, and why, in walk order. */
+  onExclude?: (path: Buffer, reason: string) => void;
   /** Directories read ahead of the consumer (default 8); 0 makes reads happen strictly in order. */
   readAhead?: number;
 }
@@ -85,6 +90,8 @@ interface Pending {
   expect?: { dev: bigint; ino: bigint };
   /** Device of the root this directory belongs to (learnt when a root is opened). */
   rootDev?: bigint;
+  /** The exclude rules inherited from the parent directory. */
+  rules?: DirRules;
   read?: Promise<ReadResult>;
 }
 
@@ -93,6 +100,12 @@ interface ReadResult {
   entries: FsEntry[] | null;
   dev: bigint;
   problems: Problem[];
+  /** Entries left out by the excluder, in name order. */
+  excluded: { path: Buffer; reason: string }[];
+  /** Listed directories not to enter (a CACHEDIR.TAG). */
+  noEnter: Set<FsEntry>;
+  /** The exclude rules inside this directory, for its subdirectories. */
+  rules?: DirRules;
 }
 
 function classify(err: unknown): Problem['kind'] {
@@ -106,8 +119,11 @@ function problem(kind: Problem['kind'], path: Buffer, err: unknown): Problem {
   return { kind, path, error: err instanceof Error ? err : new Error(String(err)) };
 }
 
-async function readDir(item: Pending, limiter: Limiter): Promise<ReadResult> {
+async function readDir(item: Pending, limiter: Limiter, exclude: Excluder | undefined): Promise<ReadResult> {
   const problems: Problem[] = [];
+  const excluded: ReadResult['excluded'] = [];
+  const noEnter = new Set<FsEntry>();
+  const none = (dev: bigint): ReadResult => ({ entries: null, dev, problems, excluded, noEnter });
   let fh: fsp.FileHandle | undefined;
   try {
     try {
@@ -115,16 +131,16 @@ async function readDir(item: Pending, limiter: Limiter): Promise<ReadResult> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // A root that is not a directory has no listing; the caller records it via statRoot.
-      if (!item.expect && (code === 'ENOTDIR' || code === 'ELOOP')) return { entries: null, dev: 0n, problems };
+      if (!item.expect && (code === 'ENOTDIR' || code === 'ELOOP')) return none(0n);
       // ENOTDIR/ELOOP for a subdirectory: it was replaced by something else since its parent was read.
       const kind = code === 'ENOTDIR' || code === 'ELOOP' ? 'vanished' : classify(err);
       problems.push(problem(kind, item.path, err));
-      return { entries: null, dev: 0n, problems };
+      return none(0n);
     }
     const self = await fh.stat({ bigint: true });
     if (item.expect && (self.dev !== item.expect.dev || self.ino !== item.expect.ino)) {
       problems.push(problem('vanished', item.path, new Error('directory was replaced during the walk')));
-      return { entries: null, dev: self.dev, problems };
+      return none(self.dev);
     }
     const base = PROC_FD ? Buffer.from(PROC_FD + fh.fd) : item.path;
     let names: Buffer[];
@@ -132,27 +148,44 @@ async function readDir(item: Pending, limiter: Limiter): Promise<ReadResult> {
       names = await fsp.readdir(base, { encoding: 'buffer' });
     } catch (err) {
       problems.push(problem(classify(err), item.path, err));
-      return { entries: null, dev: self.dev, problems };
+      return none(self.dev);
     }
     names.sort(Buffer.compare);
+    let rules: DirRules | undefined;
+    if (exclude) {
+      const own = await exclude.dirRules(item.rules ?? exclude.rootRules(), item.path, names, base);
+      rules = own.rules;
+      for (const p of own.problems) problems.push({ kind: 'unreadable', path: Buffer.from(p.path), error: p.error });
+    }
     const slots: (FsEntry | Problem | null)[] = new Array(names.length).fill(null);
+    const verdicts: (Verdict | null)[] = new Array(names.length).fill(null);
     await Promise.all(
       names.map((name, i) =>
         limiter.run(async () => {
-          slots[i] = await statChild(base, item.path, name);
+          const s = await statChild(base, item.path, name);
+          slots[i] = s;
+          if (exclude && !('kind' in s)) verdicts[i] = await exclude.check(rules!, item.path, s, base);
         }),
       ),
     );
     const entries: FsEntry[] = [];
-    for (const s of slots) {
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
       if (s === null) continue;
-      if ('kind' in s) problems.push(s);
-      else entries.push(s);
+      if ('kind' in s) {
+        problems.push(s);
+        continue;
+      }
+      const v = verdicts[i];
+      if (v) excluded.push({ path: joinPath(item.path, s.name), reason: v.reason });
+      if (v?.action === 'omit') continue;
+      if (v?.action === 'empty') noEnter.add(s);
+      entries.push(s);
     }
-    return { entries, dev: self.dev, problems };
+    return { entries, dev: self.dev, problems, excluded, noEnter, rules };
   } catch (err) {
     problems.push(problem('other', item.path, err));
-    return { entries: null, dev: 0n, problems };
+    return none(0n);
   } finally {
     await fh?.close().catch(() => {});
   }
@@ -190,11 +223,13 @@ export async function* walk(roots: Buffer[], opts: WalkOptions = {}): AsyncGener
   const stack: Pending[] = roots.map((path) => ({ path, depth: 0 })).reverse();
   const listed = (depth: number) => maxDepth === 0 || depth < maxDepth;
   const readAhead = opts.readAhead ?? READ_AHEAD;
+  const exclude = opts.exclude && !opts.exclude.inactive ? opts.exclude : undefined;
 
   while (stack.length > 0) {
     const item = stack.pop()!;
-    const res = await (item.read ?? readDir(item, limiter));
+    const res = await (item.read ?? readDir(item, limiter, exclude));
     for (const p of res.problems) opts.onProblem?.(p);
+    for (const x of res.excluded) opts.onExclude?.(x.path, x.reason);
     if (res.entries === null) continue;
 
     const rootDev = item.rootDev ?? res.dev;
@@ -202,14 +237,14 @@ export async function* walk(roots: Buffer[], opts: WalkOptions = {}): AsyncGener
     if (listed(depth)) {
       for (let i = res.entries.length - 1; i >= 0; i--) {
         const e = res.entries[i];
-        if (e.type !== 'dir' || (!opts.crossDevice && e.dev !== rootDev)) continue;
-        stack.push({ path: joinPath(item.path, e.name), depth, expect: { dev: e.dev, ino: e.ino }, rootDev });
+        if (e.type !== 'dir' || (!opts.crossDevice && e.dev !== rootDev) || res.noEnter.has(e)) continue;
+        stack.push({ path: joinPath(item.path, e.name), depth, expect: { dev: e.dev, ino: e.ino }, rootDev, rules: res.rules });
       }
     }
     // Everything on the stack will be read; start the next few while the consumer works.
     for (let i = stack.length - 1; i >= Math.max(0, stack.length - readAhead); i--) {
       const next = stack[i];
-      next.read ??= readDir(next, limiter);
+      next.read ??= readDir(next, limiter, exclude);
     }
     yield { path: item.path, depth: item.depth, entries: res.entries };
   }
