@@ -1,4 +1,4 @@
-// sonic: repository administration. This version has create, list and info.
+// sonic: repository administration: create, list, info, delete, purge, orphans.
 import { cac } from 'cac';
 import * as cli from '../../internal/cli/common.ts';
 import { formatBytes, formatDuration } from '../../internal/config/index.ts';
@@ -11,6 +11,7 @@ import { selectSet } from '../../internal/restore/index.ts';
 import { Logger, renderTable } from '../../internal/ui/index.ts';
 import { formatTime } from '../../internal/ui/format.ts';
 import { VERSION } from '../../internal/version/version.ts';
+import { deleteCommand, orphans, purgeCommand } from './maintenance.ts';
 
 const prog = cac('sonic');
 const out = (l: string) => process.stdout.write(l + '\n');
@@ -24,6 +25,22 @@ cli.repositoryOptions(prog.command('list', 'List the backup sets'))
   .option('--json', 'JSON output');
 cli.repositoryOptions(prog.command('info', 'Details of one set (-b) or of every set'))
   .option('-b, --backup <set>', 'Set by id, name, tag or Current')
+  .option('--json', 'JSON output');
+cli.repositoryOptions(prog.command('delete [...sets]', 'Delete sets (id, name, tag, date or id range A-B), then their unused data'))
+  .option('--no-purge', 'Keep the data until the next `sonic orphans`')
+  .option('--no-confirm', 'Do not ask (needed without a terminal)')
+  .option('--dry-run', 'Only show what would be deleted')
+  .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)');
+cli.repositoryOptions(prog.command('purge', 'Delete sets of priority <= N older than the reference set (-b/-d, default Current), never locked ones'))
+  .option('-p, --priority <n>', 'Highest priority purged (default 0)')
+  .option('--incomplete', 'Only incomplete sets')
+  .option('-b, --backup <set>', 'Reference set (default Current)')
+  .option('-d, --date <date>', 'Reference: the newest set at or before DATE')
+  .option('--no-confirm', 'Do not ask (needed without a terminal)')
+  .option('--dry-run', 'Only show what would be purged')
+  .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)');
+cli.repositoryOptions(prog.command('orphans', 'Remove data no set needs and rewrite mostly unused packs, returning the space'))
+  .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)')
   .option('--json', 'JSON output');
 prog.option('-v, --verbose', 'More output (repeatable)');
 cli.help(prog);
@@ -61,6 +78,18 @@ cli.runMain('sonic', async () => {
     const k = conn.keyring;
     const completed = sets.filter((s) => s.completed);
     const current = completed[completed.length - 1];
+    if (name === 'delete') {
+      await deleteCommand(conn, sets, parsed.args.map(String), o, out);
+      return cli.EXIT_OK;
+    }
+    if (name === 'purge') {
+      await purgeCommand(conn, sets, o, out);
+      return cli.EXIT_OK;
+    }
+    if (name === 'orphans') {
+      await orphans(conn, o, out);
+      return cli.EXIT_OK;
+    }
     if (name === 'list') {
       if (o.json) {
         out(JSON.stringify(sets.map((s) => setJson(s, k))));

@@ -107,6 +107,34 @@ export interface FinishReply {
   priority: number;
 }
 
+/** Which sets a purge deletes: all of these must hold (locked sets never go). */
+export interface PurgeRule {
+  /** Priority at most this. */
+  priority: number;
+  /** Ended (or, if incomplete, started) at or before this time (ms since the epoch). */
+  before: number;
+  /** Id below this one (the reference set is never purged). */
+  belowId: number;
+  /** Only incomplete sets. */
+  incompleteOnly?: boolean;
+}
+
+export interface GcOptions {
+  /** Rewrite a pack when less than this fraction of its bytes is still used (0..1; default 0.5). */
+  repackBelow?: number;
+}
+
+export interface GcReport {
+  contentsDeleted: number;
+  chunksDeleted: number;
+  packsDeleted: number;
+  packsRepacked: number;
+  packsWritten: number;
+  strayFilesDeleted: number;
+  bytesBefore: number;
+  bytesAfter: number;
+}
+
 export interface RepoSession {
   info(): Promise<RepoInfo>;
   // Backup.
@@ -129,5 +157,12 @@ export interface RepoSession {
   readSnapshot(setId: number): Promise<Buffer | null>;
   /** Sealed blobs in the order asked; null where a chunk is missing or its pack unreadable. */
   readChunks(ids: Buffer[]): Promise<(Buffer | null)[]>;
+  // Maintenance (each takes the repository's backup lock while it runs).
+  /** Deletes sets and what only they could see; their data goes at the next collectGarbage. */
+  deleteSets(ids: number[]): Promise<number>;
+  /** The sets `rule` selects; deleted unless `dryRun`. */
+  purge(rule: PurgeRule, dryRun: boolean): Promise<SetInfo[]>;
+  /** Removes data no set needs and rewrites mostly unused packs, so the space is returned. */
+  collectGarbage(opts: GcOptions): Promise<GcReport>;
   close(): Promise<void>;
 }

@@ -4,7 +4,7 @@
 import type { VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  RepoInfo, RepoSession, SetInfo, VersionsPage,
+  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetInfo, VersionsPage,
 } from '../model/session.ts';
 import type { Connection } from '../protocol/connection.ts';
 import { ConnectionError, ProtocolError } from '../protocol/errors.ts';
@@ -101,6 +101,18 @@ export class RemoteSession implements RepoSession {
 
   lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null> {
     return this.call('lookup', { setId, dir, name });
+  }
+
+  deleteSets(ids: number[]): Promise<number> {
+    return this.call('deleteSets', { ids });
+  }
+
+  purge(rule: PurgeRule, dryRun: boolean): Promise<SetInfo[]> {
+    return this.call('purge', { rule: { ...rule }, dryRun });
+  }
+
+  collectGarbage(opts: GcOptions): Promise<GcReport> {
+    return this.call('collectGarbage', { repackBelow: opts.repackBelow ?? 0.5 });
   }
 
   setVersions(setId: number, after: number, limit: number): Promise<VersionsPage> {

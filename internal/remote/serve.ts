@@ -49,7 +49,7 @@ class Gate {
 /** Request types, for the fuzz tests and the client. */
 export const SESSION_REQUESTS = [
   'info', 'beginBackup', 'sendDir', 'missingChunks', 'putChunks', 'commitFiles', 'endWalk', 'finishBackup', 'abortBackup',
-  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'close',
+  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'deleteSets', 'purge', 'collectGarbage', 'close',
 ] as const;
 
 /**
@@ -170,6 +170,12 @@ export function sessionHandler(session: RepoSession, opts: ServeOptions = {}): H
       }
       case 'readSnapshot': return session.readSnapshot(v.setReq(type, m));
       case 'readChunks': return readChunks(v.idsReq(type, m));
+      case 'deleteSets': return session.deleteSets(v.setIdsReq(m));
+      case 'purge': {
+        const r = v.purgeReq(m);
+        return session.purge(r.rule, r.dryRun);
+      }
+      case 'collectGarbage': return session.collectGarbage(v.gcReq(m));
       case 'close':
         try {
           return await session.close();

@@ -5,7 +5,7 @@
 import { ProtocolError } from '../protocol/errors.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { NamedEntry } from '../model/entry.ts';
-import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest } from '../model/session.ts';
+import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest, GcOptions, PurgeRule } from '../model/session.ts';
 
 export const LIMITS = {
   /** Entries of one directory listing (the frame size bounds it further). */
@@ -30,6 +30,8 @@ export const LIMITS = {
   blob: 64 << 20,
   snapshot: 64 << 20,
   versionsPage: 10_000,
+  /** Sets named in one request. */
+  sets: 100_000,
 } as const;
 
 const U32 = 2 ** 32 - 1;
@@ -214,4 +216,29 @@ export function versionsReq(m: Message): { setId: number; after: number; limit: 
 
 export function setReq(what: string, m: Message): number {
   return new Check(what).int(m.setId, 'setId');
+}
+
+export function setIdsReq(m: Message): number[] {
+  const c = new Check('deleteSets');
+  if (!Array.isArray(m.ids) || m.ids.length === 0 || m.ids.length > LIMITS.sets) c.fail('ids', `is not a list of 1 to ${LIMITS.sets} set ids`);
+  return (m.ids as unknown[]).map((id, i) => c.int(id, `ids[${i}]`));
+}
+
+export function purgeReq(m: Message): { rule: PurgeRule; dryRun: boolean } {
+  const c = new Check('purge');
+  const r = c.obj(m.rule, 'rule');
+  const rule: PurgeRule = {
+    priority: c.int(r.priority, 'rule.priority', -(2 ** 31), 2 ** 31),
+    before: c.int(r.before, 'rule.before', -(2 ** 52), 2 ** 52),
+    belowId: c.int(r.belowId, 'rule.belowId'),
+  };
+  if (r.incompleteOnly !== undefined) rule.incompleteOnly = c.bool(r.incompleteOnly, 'rule.incompleteOnly');
+  return { rule, dryRun: c.bool(m.dryRun, 'dryRun') };
+}
+
+export function gcReq(m: Message): GcOptions {
+  const c = new Check('collectGarbage');
+  const v = c.num(m.repackBelow, 'repackBelow');
+  if (v < 0 || v > 1) c.fail('repackBelow', 'is not between 0 and 1');
+  return { repackBelow: v };
 }

@@ -12,35 +12,13 @@ import { UsageError } from '../errors/errors.ts';
 import { PackBuilder } from '../pack/index.ts';
 import { BackupLock } from './lock.ts';
 import type { ServerRepository } from './repository.ts';
+import type { GcOptions, GcReport, PurgeRule } from '../model/session.ts';
 
-export interface PurgeRule {
-  /** Sets with priority at most this. */
-  priority: number;
-  /** …that ended (or, if incomplete, started) at or before this time (ms since the epoch)… */
-  before: number;
-  /** …and whose id is below this one (the reference set is never purged). */
-  belowId: number;
-  /** Only incomplete sets. */
-  incompleteOnly?: boolean;
-}
-
-export interface GcOptions {
-  /** Rewrite a pack when less than this fraction of its bytes is still used (0..1). */
-  repackBelow?: number;
+/** Packing parameters for gc beyond what a client may ask (tests use small packs). */
+export interface GcTuning extends GcOptions {
   packSize?: number;
   /** Report what would be done, change nothing. */
   dryRun?: boolean;
-}
-
-export interface GcReport {
-  contentsDeleted: number;
-  chunksDeleted: number;
-  packsDeleted: number;
-  packsRepacked: number;
-  packsWritten: number;
-  strayFilesDeleted: number;
-  bytesBefore: number;
-  bytesAfter: number;
 }
 
 async function withLock<T>(repo: ServerRepository, what: string, fn: () => Promise<T>): Promise<T> {
@@ -85,7 +63,7 @@ export async function purge(repo: ServerRepository, rule: PurgeRule): Promise<ca
  * mostly unused, and removes pack and snapshot files the catalog does not know (left by a
  * killed backup or a killed gc).
  */
-export async function collectGarbage(repo: ServerRepository, opts: GcOptions = {}): Promise<GcReport> {
+export async function collectGarbage(repo: ServerRepository, opts: GcTuning = {}): Promise<GcReport> {
   return withLock(repo, 'gc', () => gc(repo, opts));
 }
 
@@ -97,7 +75,7 @@ async function storeBytes(repo: ServerRepository): Promise<number> {
   return total;
 }
 
-async function gc(repo: ServerRepository, opts: GcOptions): Promise<GcReport> {
+async function gc(repo: ServerRepository, opts: GcTuning): Promise<GcReport> {
   const db = repo.db;
   const threshold = opts.repackBelow ?? 0.5;
   const report: GcReport = {

@@ -7,8 +7,9 @@ import { TardisError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  RepoInfo, RepoSession, SetInfo, VersionsPage,
+  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetInfo, VersionsPage,
 } from '../model/session.ts';
+import { collectGarbage, deleteSets, purge, purgeCandidates } from './maintenance.ts';
 import { PackBuilder } from '../pack/index.ts';
 import { autoName, DEFAULT_NAMING, type NamingPolicy } from '../retention/naming.ts';
 import { decide, NEED_CONTENT, NEW_VERSION } from './decide.ts';
@@ -63,6 +64,14 @@ class Backup {
   get lastSet(): number {
     return this.setId - 1;
   }
+}
+
+function setInfo(s: cat.SetRow): SetInfo {
+  return {
+    id: s.id, name: s.name, completed: s.completed, priority: s.priority, keepDays: s.keepDays, full: s.full,
+    locked: s.locked, startTime: s.startTime, endTime: s.endTime, clientTime: s.clientTime, stats: s.stats,
+    error: s.error, tags: s.tags.map((t) => Buffer.from(t, 'hex')),
+  };
 }
 
 function checkIds(ids: Buffer[]): Buffer[] {
@@ -358,11 +367,7 @@ export class RepositorySession implements RepoSession {
   }
 
   async listSets(): Promise<SetInfo[]> {
-    return (await cat.listSets(this.db)).map((s) => ({
-      id: s.id, name: s.name, completed: s.completed, priority: s.priority, keepDays: s.keepDays, full: s.full,
-      locked: s.locked, startTime: s.startTime, endTime: s.endTime, clientTime: s.clientTime, stats: s.stats,
-      error: s.error, tags: s.tags.map((t) => Buffer.from(t, 'hex')),
-    }));
+    return (await cat.listSets(this.db)).map(setInfo);
   }
 
   listDir(setId: number, dir: number): Promise<VisibleEntry[]> {
@@ -396,6 +401,29 @@ export class RepositorySession implements RepoSession {
         return null;
       }
     }));
+  }
+
+  deleteSets(ids: number[]): Promise<number> {
+    return this.serial.run(() => {
+      if (this.backup) throw new UsageError('cannot delete sets while this session runs a backup');
+      return deleteSets(this.repo, ids);
+    });
+  }
+
+  purge(rule: PurgeRule, dryRun: boolean): Promise<SetInfo[]> {
+    return this.serial.run(async () => {
+      if (this.backup) throw new UsageError('cannot purge while this session runs a backup');
+      const chosen = dryRun ? await purgeCandidates(this.repo, rule) : await purge(this.repo, rule);
+      return chosen.map(setInfo);
+    });
+  }
+
+  collectGarbage(opts: GcOptions): Promise<GcReport> {
+    return this.serial.run(() => {
+      if (this.backup) throw new UsageError('cannot collect garbage while this session runs a backup');
+      const repackBelow = Math.min(1, Math.max(0, Number(opts.repackBelow ?? 0.5)));
+      return collectGarbage(this.repo, { repackBelow, packSize: this.opts.packSize });
+    });
   }
 
   async close(): Promise<void> {
