@@ -256,12 +256,13 @@ test('serveSession serves any RepoSession over a plain connection', async (t) =>
 });
 
 test('a password prompt that outlasts the login timeout dials again instead of failing', async (t) => {
-  const h = await startHost(t, { handshakeTimeoutMs: 300 });
+  // Generous against a loaded machine: the dial and login themselves must fit the timeout.
+  const h = await startHost(t, { handshakeTimeoutMs: 1500 });
   await (await createRepository(h.url('slow'), PW, opts)).session.close();
   let asked = 0;
   const slowTyping = async () => {
     asked++;
-    await new Promise((r) => setTimeout(r, 600));
+    await new Promise((r) => setTimeout(r, 2500));
     return PW;
   };
   const conn = await openRepository(h.url('slow'), slowTyping);
