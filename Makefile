@@ -44,6 +44,13 @@ unit: build
 
 test: typecheck unit
 
+# Speed, size and memory side by side with restic and borg (installed from Debian if missing),
+# plus micro-benchmarks of each stage. BENCH_SIZE=small|default, BENCH_DIR, BENCH_KEEP=1.
+# Writes bench/results/<date>-<size>.md and bench/results/latest.md. Not part of `make test`.
+export BENCH_SIZE BENCH_DIR BENCH_KEEP BENCH_TOOLS
+bench: build
+	$(NODE) scripts/bench/main.ts
+
 # The command reference, from the tools' own --help.
 docs: build
 	$(NODE) scripts/gen-docs.ts

@@ -10,7 +10,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const TOOLS: [string, string[]][] = [
   ['tardis', []],
   ['regenerate', []],
-  ['sonic', ['create', 'list', 'info', 'delete', 'purge', 'orphans']],
+  ['sonic', ['create', 'list', 'info', 'tag', 'lock', 'unlock', 'priority', 'rename', 'delete', 'purge', 'orphans']],
   ['tardisd', []],
 ];
 

@@ -46,7 +46,7 @@ cli.runMain('regenerate', async () => {
   if ([o.backup !== undefined, o.date !== undefined, o.last === true].filter(Boolean).length > 1) {
     throw new UsageError('--backup, --date and --last are mutually exclusive');
   }
-  const conn = await openRepository(cli.repositoryUrl(settings), cli.passwordSource(o, settings));
+  const conn = await openRepository(cli.repositoryUrl(settings), cli.passwordSource(o, settings), cli.connectOptions(settings));
   try {
     const { session, keyring } = conn;
     const sets = await session.listSets();

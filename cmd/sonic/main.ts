@@ -1,4 +1,5 @@
-// sonic: repository administration: create, list, info, delete, purge, orphans.
+// sonic: repository administration: create, list, info, tag, lock, unlock, priority, rename,
+// delete, purge, orphans.
 import { cac } from 'cac';
 import * as cli from '../../internal/cli/common.ts';
 import { formatBytes, formatDuration } from '../../internal/config/index.ts';
@@ -12,6 +13,7 @@ import { Logger, renderTable } from '../../internal/ui/index.ts';
 import { formatTime } from '../../internal/ui/format.ts';
 import { VERSION } from '../../internal/version/version.ts';
 import { deleteCommand, orphans, purgeCommand } from './maintenance.ts';
+import { setCommand } from './sets.ts';
 
 const prog = cac('sonic');
 const out = (l: string) => process.stdout.write(l + '\n');
@@ -42,6 +44,19 @@ cli.repositoryOptions(prog.command('purge', 'Delete sets of priority <= N older 
 cli.repositoryOptions(prog.command('orphans', 'Remove data no set needs and rewrite mostly unused packs, returning the space'))
   .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)')
   .option('--json', 'JSON output');
+const SET_HELP = '(-b/-d, default Current)';
+const chosen = <T extends { option: (n: string, d: string) => T }>(c: T): T =>
+  c.option('-b, --backup <set>', 'The set: id, name, tag or Current').option('-d, --date <date>', 'The newest set at or before DATE');
+chosen(cli.repositoryOptions(prog.command('tag', `Add (or with -r remove) tags of a set ${SET_HELP}`)))
+  .option('-t, --tag <tag>', 'The tag (repeatable)')
+  .option('-r, --remove', 'Remove the tags instead')
+  .option('-m, --move', 'Move a tag that names another set');
+chosen(cli.repositoryOptions(prog.command('lock', `Protect a set from purge ${SET_HELP}`)));
+chosen(cli.repositoryOptions(prog.command('unlock', `Let purge delete a set again ${SET_HELP}`)));
+chosen(cli.repositoryOptions(prog.command('priority', `Change a set's priority ${SET_HELP}`)))
+  .option('-p, --priority <n>', 'The new priority');
+chosen(cli.repositoryOptions(prog.command('rename', `Rename a set ${SET_HELP}`)))
+  .option('-n, --name <name>', 'The new name');
 prog.option('-v, --verbose', 'More output (repeatable)');
 cli.help(prog);
 prog.version(VERSION, '-V, --version');
@@ -61,9 +76,11 @@ cli.runMain('sonic', async () => {
   const settings = cli.loadSettings(o);
   cli.noteIgnored(settings, new Logger({ verbosity: settings.values.verbosity }));
   const url = cli.repositoryUrl(settings);
+  const dial = cli.connectOptions(settings);
   if (name === 'create') {
     const pw = await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true, ...cli.passwordConfig(settings) });
     const conn = await createRepository(url, pw, {
+      ...dial,
       aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
       compression: cli.oneOf(o.compressData, 'compress-data', ['zstd', 'gzip', 'none'] as const, 'zstd'),
     });
@@ -72,12 +89,16 @@ cli.runMain('sonic', async () => {
     out(`created repository ${info.client} (${info.config.encrypted ? info.config.aead : 'NOT encrypted'}, ${info.config.compression}) at ${url}`);
     return cli.EXIT_OK;
   }
-  const conn = await openRepository(url, cli.passwordSource(o, settings));
+  const conn = await openRepository(url, cli.passwordSource(o, settings), dial);
   try {
     const sets = await conn.session.listSets();
     const k = conn.keyring;
     const completed = sets.filter((s) => s.completed);
     const current = completed[completed.length - 1];
+    if (['tag', 'lock', 'unlock', 'priority', 'rename'].includes(name)) {
+      await setCommand(name, conn, sets, o, out);
+      return cli.EXIT_OK;
+    }
     if (name === 'delete') {
       await deleteCommand(conn, sets, parsed.args.map(String), o, out);
       return cli.EXIT_OK;

@@ -8,7 +8,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, createRepo, mustRun, PASSWORD, runTool, sh, tempDir, type RunResult } from '../../internal/testkit/testkit.ts';
+import { BIN, createRepo, mustRun, PASSWORD, runTool, sh, tempDir } from '../../internal/testkit/testkit.ts';
+import { backupKilled } from '../../internal/testkit/kill.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write, type BackupJson } from '../../internal/testkit/fixtures.ts';
 import { openRepository } from '../../internal/connect/connect.ts';
 import { parsePackTrailer, BLOB_DATA } from '../../internal/pack/index.ts';
@@ -65,58 +66,6 @@ function filesUnder(dir: string): string[] {
 }
 
 const lines = (s: string) => s.split('\n').filter((l) => l !== '');
-
-interface Killed {
-  /** The process ended by itself before the kill came. */
-  finished: boolean;
-  result: RunResult;
-}
-
-/** Bytes `pid` has read so far (rchar of /proc/PID/io), or -1 once it is gone. */
-function bytesRead(pid: number): number {
-  try {
-    return Number(/^rchar: (\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? -1);
-  } catch {
-    return -1;
-  }
-}
-
-/**
- * Starts bin/tardis in its own process group and SIGKILLs the group (the sh wrapper execs node;
- * the group makes sure node is hit anyway) once the backup has taken the repository lock and
- * then read `after` more bytes: a point in the data rather than in time, so that the kill
- * lands inside the run however fast the machine is.
- */
-async function backupKilled(repo: string, args: string[], after: number): Promise<Killed> {
-  const child = spawn(path.join(BIN, 'tardis'), ['-R', repo, '--json', ...args], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TARDIS_PASSWORD: PASSWORD },
-  });
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (d: Buffer) => out.push(d));
-  child.stderr.on('data', (d: Buffer) => err.push(d));
-  let finished = false;
-  const closed = new Promise<RunResult>((resolve) => child.on('close', (code, signal) => {
-    const stdoutBytes = Buffer.concat(out);
-    resolve({ code, signal, stdout: stdoutBytes.toString(), stderr: Buffer.concat(err).toString(), stdoutBytes });
-  }));
-  child.on('exit', () => {
-    finished = true;
-  });
-  const lock = path.join(repo, 'locks', 'backup');
-  const started = Date.now();
-  while (!finished && !fs.existsSync(lock) && Date.now() - started < 20_000) await sleep(2);
-  const base = bytesRead(child.pid!);
-  while (!finished && bytesRead(child.pid!) - base < after) await sleep(2);
-  const wasFinished = finished;
-  try {
-    if (!finished) process.kill(-child.pid!, 'SIGKILL');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; // it ended just now
-  }
-  const result = await closed;
-  return { finished: wasFinished, result };
-}
 
 // ---------------------------------------------------------------------------------------------
 // 1. Wrong password

@@ -9,6 +9,7 @@ import { createRepository, openRepository } from '../../internal/connect/connect
 import { Excluder, expandPath } from '../../internal/exclude/index.ts';
 import { Logger, Progress } from '../../internal/ui/index.ts';
 import { VERSION } from '../../internal/version/version.ts';
+import { checkPurgeFlags, purgeAfter } from './purge.ts';
 
 const prog = cac('tardis');
 cli.repositoryOptions(prog);
@@ -35,6 +36,11 @@ prog
   .option('--cvs-ignore', 'Also leave out what CVS ignores (*.o, *~, core, .git, ...)')
   .option('--skip-caches', 'Back up directories with a valid CACHEDIR.TAG empty')
   .option('--exclude-no-access', 'Leave out files and directories this user cannot read (default: back up the rest, exit 3)')
+  .option('--purge', 'After the backup, delete older sets (see --purge-priority, --keep-*) and their unused data')
+  .option('--purge-priority <n>', 'With --purge: highest priority deleted (default: the new set\'s)')
+  .option('--keep-days <n>', 'With --purge: keep sets that ended in the last N days (default: the new set\'s KeepDays)')
+  .option('--keep-hours <n>', 'With --purge: keep sets that ended in the last N hours')
+  .option('--keep-time <date>', 'With --purge: keep sets that ended after DATE')
   .option('--stats', 'Print statistics at the end')
   .option('--progress', 'Show a live progress line (default: on when stderr is a terminal)')
   .option('--json', 'Print the result as JSON on stdout')
@@ -82,11 +88,13 @@ cli.runMain('tardis', async () => {
     skipFileName: v.skipFileName,
     noAccess: v.excludeNoAccess,
   });
+  if (v.purge) checkPurgeFlags(o);
+  const dial = cli.connectOptions(settings);
   const conn = o.create
     ? await createRepository(url, await getPassword(cli.passwordOptions(o, cli.argv()), { confirm: true, ...cli.passwordConfig(settings) }), {
-      compression, aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
+      ...dial, compression, aead: cli.oneOf(o.cipher, 'cipher', ['chacha20-poly1305', 'aes-256-gcm'] as const, 'chacha20-poly1305'),
     })
-    : await openRepository(url, cli.passwordSource(o, settings));
+    : await openRepository(url, cli.passwordSource(o, settings), dial);
   const progress = new Progress({ enabled: o.progress === true ? true : undefined });
   try {
     const result = await runBackup(conn.session, conn.keyring, {
@@ -111,10 +119,16 @@ cli.runMain('tardis', async () => {
     });
     progress.done();
     const s = result.stats;
+    const purged = v.purge ? await purgeAfter(conn, result.setId, o) : null;
+    if (purged) {
+      log.info(purged.purged.length ? `purged ${purged.purged.map((p) => p.name).join(', ')} (${purged.why})` : `nothing to purge (${purged.why})`);
+    }
     if (o.json) {
-      process.stdout.write(JSON.stringify({ set: result.name, id: result.setId, resumed: result.resumed, stats: s }) + '\n');
+      const extra = purged ? { purged: purged.purged.map((p) => ({ id: p.id, name: p.name })), gc: purged.gc } : {};
+      process.stdout.write(JSON.stringify({ set: result.name, id: result.setId, resumed: result.resumed, stats: s, ...extra }) + '\n');
     } else if (v.stats || verbosity > 0) {
       printStats(s, result.name, (l) => process.stdout.write(l + '\n'));
+      if (purged) process.stdout.write(`Purged:     ${purged.purged.length ? purged.purged.map((p) => p.name).join(', ') : 'nothing'}\n`);
     }
     if (result.resumed) log.info(`resumed the interrupted set ${result.setId}`);
     return s.problems > 0 ? cli.EXIT_PARTIAL : cli.EXIT_OK;

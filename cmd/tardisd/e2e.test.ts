@@ -43,18 +43,30 @@ test('backup with tardis:// and restore with regenerate through tardisd on loopb
   assert.match(d.stderr(), /connection 1 from 127\.0\.0\.1:\d+/);
 });
 
-test('TLS with a certificate from --make-cert: validated against it, refused without it', async (t) => {
+test('TLS with a certificate from --make-cert: validated against it (--ca, --validate-certs), refused without it', async (t) => {
   const { dir, basedir, src } = setup(t);
   const certDir = path.join(dir, 'tls');
-  assert.equal((await runTool('tardisd', ['--make-cert', certDir], { env: DAEMON_ENV })).code, 0);
+  const otherDir = path.join(dir, 'other');
+  for (const d of [certDir, otherDir]) assert.equal((await runTool('tardisd', ['--make-cert', d], { env: DAEMON_ENV })).code, 0);
   const cert = path.join(certDir, 'tardisd.crt');
   const d = await startTardisd(t, ['--basedir', basedir, '--address', '127.0.0.1', '--port', '0', '--allow-new-hosts',
     '--ssl', '--certfile', cert, '--keyfile', path.join(certDir, 'tardisd.key')]);
   const url = `tardis://127.0.0.1:${d.port}/client`;
-  await roundTrip(url, dir, src, { TARDIS_VALIDATE_CERTS: 'true', NODE_EXTRA_CA_CERTS: cert });
-  const untrusted = await runTool('sonic', ['list', '-R', url], { env: { TARDIS_VALIDATE_CERTS: 'true' } });
+  // --ca alone checks the certificate: another one is refused, before anything is created.
+  const wrongCa = await runTool('tardis', ['-R', url, '--create', '--ca', path.join(otherDir, 'tardisd.crt'), src]);
+  assert.equal(wrongCa.code, 1, wrongCa.stderr);
+  assert.match(wrongCa.stderr, /^tardis: error: TLS with tardisd at 127\.0\.0\.1:\d+ failed: .* \(--validate-certs is on\)\n$/);
+  assert.equal(fs.existsSync(path.join(basedir, 'client')), false);
+  const b = await backup(url, ['--create', '--ca', cert, src]);
+  assert.equal(b.stats.files, 3);
+  await restore(url, ['--validate-certs', '--ca', cert, '-o', path.join(dir, 'out'), src]);
+  await assertSameTree(src, path.join(dir, 'out'));
+  // Checked against the system's CAs (flag, or environment with the certificate added there).
+  const untrusted = await runTool('regenerate', ['-R', url, '--validate-certs', '-o', path.join(dir, 'out2'), src]);
   assert.equal(untrusted.code, 1, untrusted.stderr);
   assert.match(untrusted.stderr, /TLS .*failed: self-signed certificate/);
+  const viaEnv = await runTool('sonic', ['list', '-R', url], { env: { TARDIS_VALIDATE_CERTS: 'true', NODE_EXTRA_CA_CERTS: cert } });
+  assert.equal(viaEnv.code, 0, viaEnv.stderr);
   const unchecked = await runTool('sonic', ['list', '-R', url]);
   assert.equal(unchecked.code, 0, `without --validate-certs the connection is encrypted but not checked\n${unchecked.stderr}`);
   assert.equal((await d.stop()).code, 0);

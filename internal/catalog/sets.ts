@@ -104,3 +104,20 @@ export async function tagExists(db: CatalogDb, tag: Buffer): Promise<number | nu
   const rs = await db.execute('SELECT set_id FROM tags WHERE name = ?', [tag]);
   return rs.rows.length ? Number(rs.rows[0]!.set_id) : null;
 }
+
+/** Changes a set's name, priority, lock or tags in one transaction (see SetChange). */
+export async function updateSet(
+  db: CatalogDb,
+  id: number,
+  c: { name?: string; priority?: number; locked?: boolean; addTags?: Buffer[]; removeTags?: Buffer[]; moveTags?: boolean },
+): Promise<void> {
+  const add = JSON.stringify((c.addTags ?? []).map(hex));
+  await db.batch([
+    ...(c.name !== undefined ? [{ sql: 'UPDATE sets SET name = ?, explicit = 1 WHERE id = ?', args: [c.name, id] }] : []),
+    ...(c.priority !== undefined ? [{ sql: 'UPDATE sets SET priority = ? WHERE id = ?', args: [c.priority, id] }] : []),
+    ...(c.locked !== undefined ? [{ sql: 'UPDATE sets SET locked = ? WHERE id = ?', args: [c.locked ? 1 : 0, id] }] : []),
+    ...(c.removeTags?.length ? [{ sql: 'DELETE FROM tags WHERE set_id = ? AND name IN (SELECT unhex(value) FROM json_each(?))', args: [id, JSON.stringify(c.removeTags.map(hex))] }] : []),
+    ...(c.moveTags ? [{ sql: 'DELETE FROM tags WHERE name IN (SELECT unhex(value) FROM json_each(?))', args: [add] }] : []),
+    { sql: 'INSERT OR IGNORE INTO tags (name, set_id) SELECT unhex(value), ? FROM json_each(?)', args: [id, add] },
+  ]);
+}

@@ -1,6 +1,7 @@
 // What every command shares: repository, password and config options, settings from the command
 // line, environment and config file, the error → exit code mapping, and the logger. Commands
 // stay thin: parse, call the engine, report.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import type { CAC, Command } from 'cac';
@@ -30,10 +31,12 @@ type HasOption = Pick<CAC, 'option'> | Pick<Command, 'option'>;
 export function repositoryOptions<T extends HasOption>(c: T): T {
   c.option('--config <file>', 'Read settings from this INI file [$TARDIS_CONFIG]');
   c.option('--job <name>', 'The section of the config file to use (default: Tardis) [$TARDIS_JOB]');
-  c.option('-R, --repository <url>', 'Repository URL: file:/path/CLIENT, a path, or (later) tardis://host/CLIENT [$TARDIS_REPO]');
+  c.option('-R, --repository <url>', 'Repository: PATH or file:PATH/CLIENT; on a tardisd tardis://HOST[:PORT]/CLIENT, unix:SOCKET/CLIENT, ssh://[USER@]HOST/CLIENT [$TARDIS_REPO]');
   c.option('-P, --password [password]', 'Password (without a value: ask on the terminal) [$TARDIS_PASSWORD]');
   c.option('-F, --password-file <file>', 'Read the password from the first line of FILE ("-" = stdin) [$TARDIS_PASSWORD_FILE]');
   c.option('--password-prog <command>', 'Run COMMAND and use the first line it prints as the password [$TARDIS_PASSWORD_PROG]');
+  c.option('--validate-certs', 'Check a TLS tardisd\'s certificate and name (default: encrypted but unchecked) [$TARDIS_VALIDATE_CERTS]');
+  c.option('--ca <file>', 'Trust the CA certificates in FILE (PEM, e.g. tardisd.crt) instead of the system\'s; implies --validate-certs');
   return c;
 }
 
@@ -74,6 +77,22 @@ export function repositoryUrl(s: Settings): string {
   const url = s.values.repository;
   if (!url) throw new UsageError('no repository given: use --repository URL, set TARDIS_REPO, or set Repository in the config file');
   return url;
+}
+
+/** How a client reaches a tardisd: the certificate checks of --validate-certs and --ca. */
+export function connectOptions(s: Settings): { validateCerts: boolean; ca?: Buffer } {
+  const file = s.values.caFile;
+  // A shared config file's CAFile does not concern a file: repository.
+  if (!file || !/^(tardis|unix|ssh|https?):/i.test(s.values.repository ?? '')) return { validateCerts: s.values.validateCerts };
+  let ca: Buffer;
+  try {
+    ca = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read the CA file '${file}' (${s.sources.caFile}): ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
+  }
+  // Given a CA, the point is to check against it, unless checking was turned off explicitly.
+  return { validateCerts: s.sources.validateCerts === 'default' ? true : s.values.validateCerts, ca };
 }
 
 /**

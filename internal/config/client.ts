@@ -12,6 +12,9 @@ export const CLIENT_SETTINGS = {
   passwordProg: { key: 'PasswordProg', kind: 'string' },
   passwordTimeout: { key: 'PasswordTimeout', kind: 'int', env: 'TARDIS_PWTIMEOUT', min: 1 },
   verbosity: { key: 'Verbosity', kind: 'int', flag: 'verbose', count: true, default: 0 },
+  // Every client tool, for a tardisd with TLS.
+  validateCerts: { key: 'ValidateCerts', kind: 'bool', flag: 'validateCerts', env: 'TARDIS_VALIDATE_CERTS' },
+  caFile: { key: 'CAFile', kind: 'string', flag: 'ca' },
   // tardis.
   directories: { key: 'Directories', kind: 'list', default: ['.'] },
   full: { key: 'Full', kind: 'bool', flag: 'full', default: false },
@@ -21,6 +24,7 @@ export const CLIENT_SETTINGS = {
   basePath: { key: 'BasePath', kind: 'string', flag: 'basepath', choices: ['full', 'common', 'none'], default: 'full' },
   maxDepth: { key: 'MaxDepth', kind: 'int', flag: 'maxdepth', default: 0 },
   crossDevice: { key: 'CrossDevice', kind: 'bool', flag: 'crossdevice', default: false },
+  purge: { key: 'Purge', kind: 'bool', flag: 'purge', default: false },
   // tardis: excludes (reference §7).
   ignoreCvs: { key: 'IgnoreCVS', kind: 'bool', flag: 'cvsIgnore', default: false },
   skipCaches: { key: 'SkipCaches', kind: 'bool', flag: 'skipCaches', default: false },
@@ -54,9 +58,7 @@ export const CLIENT_IGNORED_KEYS: Record<string, string> = {
   NoCompressFile: 'incompressible data is detected and stored raw',
   NoCompress: 'incompressible data is detected and stored raw',
   CompressMsgs: LATER,
-  ValidateCerts: LATER,
   Timeout: LATER,
-  Purge: LATER,
   SendSig: DELTAS,
   Report: LATER,
   SummarizeDirs: LATER,

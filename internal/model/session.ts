@@ -135,6 +135,17 @@ export interface GcReport {
   bytesAfter: number;
 }
 
+/** What `updateSet` changes; absent fields stay. Tags are encrypted names. */
+export interface SetChange {
+  name?: string;
+  priority?: number;
+  locked?: boolean;
+  addTags?: Buffer[];
+  removeTags?: Buffer[];
+  /** Take an added tag from the set that has it (else that is an error). */
+  moveTags?: boolean;
+}
+
 export interface RepoSession {
   info(): Promise<RepoInfo>;
   // Backup.
@@ -158,6 +169,8 @@ export interface RepoSession {
   /** Sealed blobs in the order asked; null where a chunk is missing or its pack unreadable. */
   readChunks(ids: Buffer[]): Promise<(Buffer | null)[]>;
   // Maintenance (each takes the repository's backup lock while it runs).
+  /** Renames, re-prioritises, locks/unlocks or (un)tags a set. */
+  updateSet(id: number, change: SetChange): Promise<SetInfo>;
   /** Deletes sets and what only they could see; their data goes at the next collectGarbage. */
   deleteSets(ids: number[]): Promise<number>;
   /** The sets `rule` selects; deleted unless `dryRun`. */

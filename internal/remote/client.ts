@@ -4,7 +4,7 @@
 import type { VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetInfo, VersionsPage,
+  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, VersionsPage,
 } from '../model/session.ts';
 import type { Connection } from '../protocol/connection.ts';
 import { ConnectionError, ProtocolError } from '../protocol/errors.ts';
@@ -101,6 +101,10 @@ export class RemoteSession implements RepoSession {
 
   lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null> {
     return this.call('lookup', { setId, dir, name });
+  }
+
+  updateSet(id: number, change: SetChange): Promise<SetInfo> {
+    return this.call('updateSet', { id, change: { ...change } });
   }
 
   deleteSets(ids: number[]): Promise<number> {

@@ -49,7 +49,7 @@ class Gate {
 /** Request types, for the fuzz tests and the client. */
 export const SESSION_REQUESTS = [
   'info', 'beginBackup', 'sendDir', 'missingChunks', 'putChunks', 'commitFiles', 'endWalk', 'finishBackup', 'abortBackup',
-  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'deleteSets', 'purge', 'collectGarbage', 'close',
+  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'updateSet', 'deleteSets', 'purge', 'collectGarbage', 'close',
 ] as const;
 
 /**
@@ -170,6 +170,10 @@ export function sessionHandler(session: RepoSession, opts: ServeOptions = {}): H
       }
       case 'readSnapshot': return session.readSnapshot(v.setReq(type, m));
       case 'readChunks': return readChunks(v.idsReq(type, m));
+      case 'updateSet': {
+        const r = v.updateSetReq(m);
+        return session.updateSet(r.id, r.change);
+      }
       case 'deleteSets': return session.deleteSets(v.setIdsReq(m));
       case 'purge': {
         const r = v.purgeReq(m);

@@ -5,7 +5,7 @@
 import { ProtocolError } from '../protocol/errors.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { NamedEntry } from '../model/entry.ts';
-import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest, GcOptions, PurgeRule } from '../model/session.ts';
+import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest, GcOptions, PurgeRule, SetChange } from '../model/session.ts';
 
 export const LIMITS = {
   /** Entries of one directory listing (the frame size bounds it further). */
@@ -241,4 +241,20 @@ export function gcReq(m: Message): GcOptions {
   const v = c.num(m.repackBelow, 'repackBelow');
   if (v < 0 || v > 1) c.fail('repackBelow', 'is not between 0 and 1');
   return { repackBelow: v };
+}
+
+export function updateSetReq(m: Message): { id: number; change: SetChange } {
+  const c = new Check('updateSet');
+  const x = c.obj(m.change, 'change');
+  const change: SetChange = {};
+  if (x.name !== undefined) change.name = c.str(x.name, 'change.name', 256);
+  if (x.priority !== undefined) change.priority = c.int(x.priority, 'change.priority', -(2 ** 31), 2 ** 31);
+  if (x.locked !== undefined) change.locked = c.bool(x.locked, 'change.locked');
+  if (x.moveTags !== undefined) change.moveTags = c.bool(x.moveTags, 'change.moveTags');
+  for (const k of ['addTags', 'removeTags'] as const) {
+    if (x[k] === undefined) continue;
+    if (!Array.isArray(x[k]) || (x[k] as unknown[]).length > LIMITS.tags) c.fail(`change.${k}`, `is not a list of at most ${LIMITS.tags} tags`);
+    change[k] = (x[k] as unknown[]).map((t, i) => c.buf(t, `change.${k}[${i}]`, LIMITS.tag, 1));
+  }
+  return { id: c.int(m.id, 'id'), change };
 }

@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import type { InStatement } from '@libsql/client';
 import * as cat from '../catalog/index.ts';
-import { TardisError, UsageError } from '../errors/errors.ts';
+import { NotFoundError, TardisError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetInfo, VersionsPage,
+  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, VersionsPage,
 } from '../model/session.ts';
 import { collectGarbage, deleteSets, purge, purgeCandidates } from './maintenance.ts';
 import { PackBuilder } from '../pack/index.ts';
@@ -401,6 +401,24 @@ export class RepositorySession implements RepoSession {
         return null;
       }
     }));
+  }
+
+  updateSet(id: number, change: SetChange): Promise<SetInfo> {
+    return this.serial.run(async () => {
+      const sets = await cat.listSets(this.db);
+      const set = sets.find((s) => s.id === id);
+      if (!set) throw new NotFoundError(`no set with id ${id}`);
+      if (change.name !== undefined) {
+        if (!change.name.trim() || change.name.length > 256) throw new UsageError('a set name must be 1 to 256 characters');
+        if (sets.some((s) => s.name === change.name && s.id !== id)) throw new UsageError(`a set named ${change.name} already exists`);
+      }
+      for (const tag of change.addTags ?? []) {
+        const holder = await cat.tagExists(this.db, tag);
+        if (holder !== null && holder !== id && !change.moveTags) throw new UsageError(`the tag already names set ${holder}; use --move to move it`);
+      }
+      await cat.updateSet(this.db, id, change);
+      return setInfo((await cat.listSets(this.db)).find((s) => s.id === id)!);
+    });
   }
 
   deleteSets(ids: number[]): Promise<number> {

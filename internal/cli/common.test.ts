@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempDir } from '../testkit/testkit.ts';
+import { connectOptions, loadSettings } from './common.ts';
+
+test('connectOptions: --validate-certs, TARDIS_VALIDATE_CERTS, ValidateCerts and --ca (CAFile)', (t) => {
+  const { dir, cleanup } = tempDir('tardis-cli-');
+  t.after(cleanup);
+  const ca = path.join(dir, 'ca.pem');
+  fs.writeFileSync(ca, 'PEM');
+  const base = { TARDIS_DEFAULTS: '/nonexistent', TARDIS_REPO: 'tardis://backup/laptop' };
+  const opts = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => connectOptions(loadSettings(flags, { ...base, ...env }));
+
+  assert.deepEqual(opts({}), { validateCerts: false });
+  assert.deepEqual(opts({ validateCerts: true }), { validateCerts: true });
+  assert.deepEqual(opts({}, { TARDIS_VALIDATE_CERTS: 'yes' }), { validateCerts: true });
+  assert.deepEqual(opts({ validateCerts: false }, { TARDIS_VALIDATE_CERTS: 'yes' }), { validateCerts: false }, '--no-validate-certs wins');
+  // A CA means checking against it, unless checking is turned off explicitly.
+  assert.deepEqual(opts({ ca }), { validateCerts: true, ca: Buffer.from('PEM') });
+  assert.deepEqual(opts({ ca, validateCerts: false }), { validateCerts: false, ca: Buffer.from('PEM') });
+
+  const cfg = path.join(dir, 'tardis.cfg');
+  fs.writeFileSync(cfg, `[Tardis]\nValidateCerts = true\nCAFile = ${ca}\n`);
+  assert.deepEqual(opts({ config: cfg }), { validateCerts: true, ca: Buffer.from('PEM') });
+  // The CA does not concern a file: repository, even when the file is missing.
+  fs.writeFileSync(cfg, `[Tardis]\nCAFile = ${dir}/missing.pem\n`);
+  assert.deepEqual(opts({ config: cfg }, { TARDIS_REPO: `${dir}/repo/laptop` }), { validateCerts: false });
+  assert.throws(() => opts({ config: cfg }), /^UsageError: cannot read the CA file '.*missing\.pem' \(.*tardis\.cfg:2: CAFile\): no such file$/);
+});
