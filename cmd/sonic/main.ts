@@ -28,19 +28,18 @@ cli.repositoryOptions(prog.command('list', 'List the backup sets'))
 cli.repositoryOptions(prog.command('info', 'Details of one set (-b) or of every set'))
   .option('-b, --backup <set>', 'Set by id, name, tag or Current')
   .option('--json', 'JSON output');
-cli.repositoryOptions(prog.command('delete [...sets]', 'Delete sets (id, name, tag, date or id range A-B), then their unused data'))
-  .option('--no-purge', 'Keep the data until the next `sonic orphans`')
-  .option('--no-confirm', 'Do not ask (needed without a terminal)')
-  .option('--dry-run', 'Only show what would be deleted')
-  .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)');
-cli.repositoryOptions(prog.command('purge', 'Delete sets of priority <= N older than the reference set (-b/-d, default Current), never locked ones'))
+/** The options every command that deletes sets shares. */
+const deleting = <T extends { option: (n: string, d: string) => T }>(c: T, what: string): T =>
+  c.option('--no-confirm', 'Do not ask (needed without a terminal)')
+    .option('--dry-run', `Only show what would be ${what}`)
+    .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)');
+deleting(cli.repositoryOptions(prog.command('delete [...sets]', 'Delete sets (id, name, tag, date or id range A-B), then their unused data'))
+  .option('--no-purge', 'Keep the data until the next `sonic orphans`'), 'deleted');
+deleting(cli.repositoryOptions(prog.command('purge', 'Delete sets of priority <= N older than the reference set (-b/-d, default Current), never locked ones'))
   .option('-p, --priority <n>', 'Highest priority purged (default 0)')
   .option('--incomplete', 'Only incomplete sets')
   .option('-b, --backup <set>', 'Reference set (default Current)')
-  .option('-d, --date <date>', 'Reference: the newest set at or before DATE')
-  .option('--no-confirm', 'Do not ask (needed without a terminal)')
-  .option('--dry-run', 'Only show what would be purged')
-  .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)');
+  .option('-d, --date <date>', 'Reference: the newest set at or before DATE'), 'purged');
 cli.repositoryOptions(prog.command('orphans', 'Remove data no set needs and rewrite mostly unused packs, returning the space'))
   .option('--repack-below <pct>', 'Rewrite packs less than PCT% used (default 50)')
   .option('--json', 'JSON output');

@@ -2,9 +2,9 @@
 // section of an INI config file, and defaults (the system defaults file, then built-in values).
 // A table of SettingDefs says which keys exist, their types, variables and defaults; every
 // command resolves its settings through resolveSettings, so the precedence rules live here only.
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors/errors.ts';
 import { splitArgs } from './argfile.ts';
+import { readTextFile } from './textfile.ts';
 import { systemDefault, type DefaultName } from './defaults.ts';
 import { parseIni, type IniEntry, type IniSection } from './ini.ts';
 
@@ -77,15 +77,7 @@ export function where(cfg: ConfigSection, e: IniEntry): string {
  * `[section]` lacks (tardisd reads [Daemon] over [Tardis]) and `[section]` may be missing.
  */
 export function readConfigSection(file: string, section: string, opts: { defaults?: string } = {}): ConfigSection {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? (e as Error).message;
-    throw new UsageError(`cannot read config file '${file}': ${why}`);
-  }
-  const ini = parseIni(text, file);
+  const ini = parseIni(readTextFile(file, 'cannot read config file'), file);
   const own = ini.get(section);
   const base = opts.defaults === undefined ? undefined : ini.get(opts.defaults);
   if (!own && !base) {

@@ -7,9 +7,9 @@
 // directory's own exclude files) and whether one of its entries is excluded (`check`).
 import { constants as C } from 'node:fs';
 import * as fsp from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readTextFile } from '../config/textfile.ts';
 import { UsageError } from '../errors/errors.ts';
 import type { FsEntry } from '../walk/entry.ts';
 import { matchRules, parseRule, parseRules, type Rule } from './patterns.ts';
@@ -100,15 +100,7 @@ export function expandPath(p: string, env: NodeJS.ProcessEnv = process.env): str
 }
 
 function readPatternFile(file: string, what: string): Rule[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code ?? (e as Error).message;
-    throw new UsageError(`${what}: cannot read '${file}': ${why}`);
-  }
-  return parseRules(text, file, { middleSlashAnchors: false });
+  return parseRules(readTextFile(file, `${what}: cannot read`), file, { middleSlashAnchors: false });
 }
 
 function canAccess(e: FsEntry, id: { uid: number; gids: number[] }): boolean {
