@@ -392,16 +392,27 @@ export class RepositorySession implements RepoSession {
 
   async readChunks(ids: Buffer[]): Promise<(Buffer | null)[]> {
     const where = await cat.chunkLocations(this.db, ids);
-    return Promise.all(ids.map(async (id) => {
+    // One open per pack, not per chunk; a damaged pack is retried chunk by chunk so that only
+    // the unreadable chunks come back as null.
+    const byPack = new Map<string, number[]>();
+    ids.forEach((id, i) => {
       const loc = where.get(id.toString('hex'));
-      if (!loc) return null;
+      if (loc) byPack.set(loc.pack, [...(byPack.get(loc.pack) ?? []), i]);
+    });
+    const out: (Buffer | null)[] = ids.map(() => null);
+    await Promise.all([...byPack].map(async ([pack, idx]) => {
+      const ranges = idx.map((i) => where.get(ids[i]!.toString('hex'))!);
       try {
-        return await this.repo.store.getRange('packs', loc.pack, loc.offset, loc.length);
+        (await this.repo.store.getRanges('packs', pack, ranges)).forEach((b, k) => (out[idx[k]!] = b));
       } catch {
-        return null;
+        await Promise.all(idx.map(async (i, k) => {
+          out[i] = await this.repo.store.getRange('packs', pack, ranges[k]!.offset, ranges[k]!.length).catch(() => null);
+        }));
       }
     }));
+    return out;
   }
+
 
   updateSet(id: number, change: SetChange): Promise<SetInfo> {
     return this.serial.run(async () => {

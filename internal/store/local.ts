@@ -99,9 +99,16 @@ export class LocalStore implements Store {
   }
 
   async getRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer> {
+    return (await this.getRanges(kind, name, [{ offset, length }]))[0]!;
+  }
+
+  /** Several ranges of one file, with one open (a restore reads many chunks of one pack). */
+  async getRanges(kind: FileKind, name: string, ranges: { offset: number; length: number }[]): Promise<Buffer[]> {
     const p = this.pathOf(kind, name);
-    if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
-      throw new RangeError(`invalid range ${offset}+${length} for ${p}`);
+    for (const { offset, length } of ranges) {
+      if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 0) {
+        throw new RangeError(`invalid range ${offset}+${length} for ${p}`);
+      }
     }
     let fh: FileHandle;
     try {
@@ -110,19 +117,23 @@ export class LocalStore implements Store {
       throw notFound(err, kind, p);
     }
     try {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        // An explicit position (a double, fine past 4 GiB) keeps reads independent of the fd offset.
-        const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
-        if (bytesRead === 0) {
-          throw new IntegrityError(
-            `${p} truncated: wanted ${length} bytes at offset ${offset}, file ends at ${offset + got}`,
-          );
+      const out: Buffer[] = [];
+      for (const { offset, length } of ranges) {
+        const buf = Buffer.allocUnsafe(length);
+        let got = 0;
+        while (got < length) {
+          // An explicit position (a double, fine past 4 GiB) keeps reads independent of the fd offset.
+          const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+          if (bytesRead === 0) {
+            throw new IntegrityError(
+              `${p} truncated: wanted ${length} bytes at offset ${offset}, file ends at ${offset + got}`,
+            );
+          }
+          got += bytesRead;
         }
-        got += bytesRead;
+        out.push(buf);
       }
-      return buf;
+      return out;
     } finally {
       await fh.close();
     }

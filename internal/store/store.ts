@@ -20,6 +20,8 @@ export interface Store {
   get(kind: FileKind, name: string): Promise<Buffer>;
   /** Exactly `length` bytes at `offset`; IntegrityError if the file is shorter. */
   getRange(kind: FileKind, name: string, offset: number, length: number): Promise<Buffer>;
+  /** Several ranges of one file in order (one open). */
+  getRanges(kind: FileKind, name: string, ranges: { offset: number; length: number }[]): Promise<Buffer[]>;
   /** null if missing. */
   stat(kind: FileKind, name: string): Promise<{ size: number } | null>;
   /** Names (not paths) of the files of one kind, in no guaranteed order. */
