@@ -122,3 +122,19 @@ test('--progress draws a live line on a terminal and clears it at the end', asyn
   const piped = await mustRun('tardis', ['-R', repo, '--progress', src]);
   assert.match(piped.stderr, /files +\d+ dirs/, '--progress forces it on without a terminal');
 });
+
+test('a repository inside the backed-up tree is left out (its .tardis-skip)', async (t) => {
+  const { dir, cleanup } = tempDir('tardis-options-self-');
+  t.after(cleanup);
+  const src = path.join(dir, 'src');
+  write(path.join(src, 'keep'), 'kept\n');
+  const repo = path.join(src, 'backups', 'me');
+  await mustRun('sonic', ['create', '-R', repo]);
+  assert.ok(fs.existsSync(path.join(repo, '.tardis-skip')));
+  const b = await backup(repo, [src]);
+  assert.equal(b.stats.files, 1, 'only src/keep: the repository itself is not read');
+  const out = path.join(dir, 'out');
+  await restore(repo, ['-o', out, src]);
+  assert.equal(fs.readFileSync(path.join(out, 'keep'), 'utf8'), 'kept\n');
+  assert.equal(fs.existsSync(path.join(out, 'backups', 'me', 'config')), false);
+});

@@ -1,6 +1,6 @@
 // A repository as the server side sees it: the store (packs, snapshots, keys, config) plus the
 // catalog. It holds no keys: everything secret arrives sealed by the client.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatalogDb } from '../catalog/index.ts';
 import { NotFoundError, TardisError } from '../errors/errors.ts';
@@ -25,6 +25,8 @@ export class ServerRepository {
   /** Creates a repository. The config file is written last: its presence means "complete". */
   static async create(root: string, config: RepoConfig, keySlot: KeySlotData): Promise<ServerRepository> {
     const store = await LocalStore.init(root);
+    // A backup of the disk that holds the repository leaves the repository out (reference §7).
+    await writeFile(join(root, '.tardis-skip'), 'This directory is a Tardis repository; backups leave it out.\n');
     await store.put('keys', `${config.id.slice(0, 16)}-0`, Buffer.from(JSON.stringify(keySlot, null, 1)));
     const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { create: true });
     try {
