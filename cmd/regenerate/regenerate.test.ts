@@ -163,7 +163,10 @@ test('--date picks the newest set started at or before it; before every set is a
   await Promise.all([
     refused(['--date', early, S('text')], 2, new RegExp(`no backup set at or before ${early}`)),
     refused(['--date', '2001-01-01', S('text')], 2, /no backup set at or before 2001-01-01/),
-    refused(['--date', 'the day before yesterday', S('text')], 1, /cannot understand the date 'the day before yesterday'/),
+    // Free text is understood (relative to now, so before every set here) …
+    refused(['--date', 'the day before yesterday', S('text')], 2, /no backup set at or before the day before yesterday/),
+    // … and what is no date at all is a usage error.
+    refused(['--date', 'blue moon', S('text')], 1, /cannot understand the date 'blue moon'/),
   ]);
 });
 

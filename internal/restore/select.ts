@@ -1,13 +1,25 @@
 // Choosing a set: by id, `Current`, name, tag, or date (the newest set started at or before it).
+import * as chrono from 'chrono-node';
 import { NotFoundError, UsageError } from '../errors/errors.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import type { SetInfo } from '../model/session.ts';
 
 export const CURRENT = 'Current';
 
-export function parseDate(text: string): number {
-  const t = Date.parse(text.includes('T') || !/^\d{4}-\d{2}-\d{2} \d/.test(text) ? text : text.replace(' ', 'T'));
-  if (Number.isNaN(t)) throw new UsageError(`cannot understand the date '${text}' (use YYYY-MM-DD[ HH:MM[:SS]])`);
+/** The date in `text` or null: ISO forms exactly, else free text ("3 days ago", "last tuesday 14:00"). */
+export function tryParseDate(text: string, now: Date = new Date()): number | null {
+  const iso = text.includes('T') || !/^\d{4}-\d{2}-\d{2} \d/.test(text) ? text : text.replace(' ', 'T');
+  if (/^\d{4}-\d{2}-\d{2}/.test(iso)) {
+    const t = Date.parse(iso);
+    if (!Number.isNaN(t)) return t;
+  }
+  const d = chrono.parseDate(text, now);
+  return d ? d.getTime() : null;
+}
+
+export function parseDate(text: string, now?: Date): number {
+  const t = tryParseDate(text, now);
+  if (t === null) throw new UsageError(`cannot understand the date '${text}' (try YYYY-MM-DD[ HH:MM[:SS]], "3 days ago", "last tuesday")`);
   return t;
 }
 
@@ -36,7 +48,6 @@ export function selectSet(sets: SetInfo[], keyring: Keyring, spec: { backup?: st
   const byTag = sets.find((x) => x.tags.some((t) => t.equals(tag)));
   if (byTag) return byTag;
   // A date text names the newest set started by then; digits alone are an id, never a year.
-  const t = Date.parse(want);
-  if (!Number.isNaN(t) && !/^\d+$/.test(want)) return selectSet(sets, keyring, { date: want });
+  if (!/^\d+$/.test(want) && tryParseDate(want) !== null) return selectSet(sets, keyring, { date: want });
   throw new NotFoundError(`no backup set named '${want}' (by id, name, tag or date)`);
 }
