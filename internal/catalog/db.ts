@@ -157,6 +157,15 @@ export class CatalogDb {
     }
   }
 
+  /**
+   * Moves the write-ahead log into the database file and empties it. Called after a backup or a
+   * gc, so a repository at rest is one file; best effort (a reader may hold the log).
+   */
+  async checkpoint(): Promise<void> {
+    if (!this.url.startsWith('file:')) return;
+    await this.client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+  }
+
   close(): void {
     this.client.close();
   }

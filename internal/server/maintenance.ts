@@ -143,6 +143,7 @@ async function gc(repo: ServerRepository, opts: GcTuning): Promise<GcReport> {
     if (builder.isFull()) await seal();
   }
   await seal();
+  await db.checkpoint();
   report.bytesAfter = await storeBytes(repo);
   return report;
 }

@@ -347,6 +347,7 @@ export class RepositorySession implements RepoSession {
         snapshot, snapshotChunks: checkIds(req.snapshotChunks ?? []), tags: b.req.tags, moveTags: b.req.moveTags === true,
       });
       this.backup = null;
+      await this.db.checkpoint();
       await b.lock.release();
       return { setId: b.setId, name, priority: auto.priority };
     });
