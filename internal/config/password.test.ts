@@ -152,7 +152,12 @@ test('config file: after the environment, before the system defaults file; its t
 test('nothing given and no terminal: error, or null when allowed', async () => {
   await assert.rejects(
     getPassword({}, { env, stdin: notTty() }),
-    usage(/^no password given: use --password, --password-file, --password-prog or TARDIS_PASSWORD \(or --no-password/),
+    usage(/^no password given: use --password, --password-file, --password-prog or TARDIS_PASSWORD$/),
+  );
+  // Only when creating is --no-password a way out worth naming.
+  await assert.rejects(
+    getPassword({}, { env, stdin: notTty(), confirm: true }),
+    usage(/^no password given: .* \(or --no-password to create an unprotected repository\)$/),
   );
   assert.equal(await getPassword({}, { env, stdin: notTty(), allowNone: true }), null);
 });

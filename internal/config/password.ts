@@ -47,8 +47,9 @@ export interface Configured {
   where: string;
 }
 
-const NO_PASSWORD =
-  'no password given: use --password, --password-file, --password-prog or TARDIS_PASSWORD (or --no-password to create an unprotected repository)';
+const NO_PASSWORD = 'no password given: use --password, --password-file, --password-prog or TARDIS_PASSWORD';
+// Only when creating does --no-password make sense as a way out.
+const NO_PASSWORD_CREATE = `${NO_PASSWORD} (or --no-password to create an unprotected repository)`;
 
 /**
  * Find the password: --password / --password-file / --password-prog (mutually exclusive),
@@ -101,7 +102,7 @@ export async function getPassword(opts: PasswordOptions, ctx: GetPasswordContext
 
   if (stdin.isTTY) return prompt();
   if (ctx.allowNone) return null;
-  throw new UsageError(NO_PASSWORD);
+  throw new UsageError(ctx.confirm ? NO_PASSWORD_CREATE : NO_PASSWORD);
 }
 
 function nonEmpty(pw: string, source: string): string {
