@@ -1,23 +1,13 @@
 // Backup sets and their tags.
+import type { SetInfo } from '../model/session.ts';
 import type { CatalogDb } from './db.ts';
 import { hex } from './db.ts';
 
-export interface SetRow {
-  id: number;
-  name: string;
-  completed: boolean;
-  priority: number;
-  keepDays: number;
-  full: boolean;
-  locked: boolean;
+/** A set as the catalog holds it: what clients see (SetInfo), plus the repository's own fields. */
+export interface SetRow extends Omit<SetInfo, 'tags'> {
   explicit: boolean;
-  startTime: number;
-  endTime: number | null;
-  clientTime: number | null;
   session: string | null;
   clientVersion: string | null;
-  stats: Record<string, number> | null;
-  error: string | null;
   snapshot: string | null;
   tags: string[]; // hex of encrypted tag names
 }

@@ -398,7 +398,10 @@ export class RepositorySession implements RepoSession {
     const byPack = new Map<string, number[]>();
     ids.forEach((id, i) => {
       const loc = where.get(id.toString('hex'));
-      if (loc) byPack.set(loc.pack, [...(byPack.get(loc.pack) ?? []), i]);
+      if (!loc) return;
+      const list = byPack.get(loc.pack);
+      if (list) list.push(i);
+      else byPack.set(loc.pack, [i]);
     });
     const out: (Buffer | null)[] = ids.map(() => null);
     await Promise.all([...byPack].map(async ([pack, idx]) => {
