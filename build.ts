@@ -2,33 +2,16 @@
 // wrappers that run it on the project's pinned Node. Tools not written yet get a bin/ stub that
 // says so and exits 2.
 import * as esbuild from 'esbuild';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { builtTools, inlineMigrations, TOOLS } from './scripts/build-common.ts';
 
 const root = path.dirname(new URL(import.meta.url).pathname);
-const TOOLS = ['tardis', 'tardisd', 'regenerate', 'lstardis', 'tardiff', 'sonic', 'tardisfs', 'tardisremote'];
-
-/** Replaces the schema/ reader with a module that carries the SQL, so bundles are standalone. */
-const inlineMigrations: esbuild.Plugin = {
-  name: 'inline-migrations',
-  setup(build) {
-    build.onLoad({ filter: /internal\/catalog\/migrations\.ts$/ }, () => {
-      const dir = path.join(root, 'schema');
-      const list = readdirSync(dir).filter((f) => /^\d{4}_.*\.sql$/.test(f)).sort()
-        .map((f) => ({ version: Number(f.slice(0, 4)), name: f, sql: readFileSync(path.join(dir, f), 'utf8') }));
-      return {
-        loader: 'ts',
-        contents: `export interface Migration { version: number; name: string; sql: string }\n` +
-          `export function loadMigrations(): Migration[] { return ${JSON.stringify(list)}; }\n`,
-      };
-    });
-  },
-};
 
 mkdirSync(path.join(root, 'build'), { recursive: true });
 mkdirSync(path.join(root, 'bin'), { recursive: true });
 const node = path.relative(root, process.execPath);
-const built = TOOLS.filter((t) => existsSync(path.join(root, 'cmd', t, 'main.ts')));
+const built = builtTools();
 
 await esbuild.build({
   entryPoints: Object.fromEntries(built.map((t) => [t, path.join(root, 'cmd', t, 'main.ts')])),

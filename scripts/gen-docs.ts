@@ -10,7 +10,9 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const TOOLS: [string, string[]][] = [
   ['tardis', []],
   ['regenerate', []],
-  ['sonic', ['create', 'list', 'info', 'tag', 'lock', 'unlock', 'priority', 'rename', 'delete', 'purge', 'orphans']],
+  ['lstardis', []],
+  ['tardiff', []],
+  ['sonic', ['create', 'list', 'info', 'tag', 'lock', 'unlock', 'priority', 'rename', 'delete', 'purge', 'orphans', 'files', 'setpass', 'chpass', 'keys', 'getconfig', 'setconfig', 'upgrade', 'check', 'rebuild']],
   ['tardisd', []],
 ];
 

@@ -120,15 +120,17 @@ cli.runMain('tardis', async () => {
     progress.done();
     const s = result.stats;
     const purged = v.purge ? await purgeAfter(conn, result.setId, o) : null;
+    if (result.autoPurged.length) log.info(`AutoPurge deleted ${result.autoPurged.join(', ')}`);
     if (purged) {
       log.info(purged.purged.length ? `purged ${purged.purged.map((p) => p.name).join(', ')} (${purged.why})` : `nothing to purge (${purged.why})`);
     }
     if (o.json) {
-      const extra = purged ? { purged: purged.purged.map((p) => ({ id: p.id, name: p.name })), gc: purged.gc } : {};
+      const extra = { ...(purged ? { purged: purged.purged.map((p) => ({ id: p.id, name: p.name })), gc: purged.gc } : {}), autoPurged: result.autoPurged };
       process.stdout.write(JSON.stringify({ set: result.name, id: result.setId, resumed: result.resumed, stats: s, ...extra }) + '\n');
     } else if (v.stats || verbosity > 0) {
       printStats(s, result.name, (l) => process.stdout.write(l + '\n'));
       if (purged) process.stdout.write(`Purged:     ${purged.purged.length ? purged.purged.map((p) => p.name).join(', ') : 'nothing'}\n`);
+      if (result.autoPurged.length) process.stdout.write(`AutoPurged: ${result.autoPurged.join(', ')}\n`);
     }
     if (result.resumed) log.info(`resumed the interrupted set ${result.setId}`);
     return s.problems > 0 ? cli.EXIT_PARTIAL : cli.EXIT_OK;

@@ -4,6 +4,7 @@ import type { Connection } from '../../internal/connect/connect.ts';
 import { UsageError } from '../../internal/errors/errors.ts';
 import type { GcReport, SetInfo } from '../../internal/model/session.ts';
 import { parseDate } from '../../internal/restore/index.ts';
+import { autoPurgeRule } from '../../internal/retention/policy.ts';
 
 export interface PurgeFlags {
   purgePriority?: unknown;
@@ -42,8 +43,11 @@ export async function purgeAfter(conn: Connection, setId: number, f: PurgeFlags)
   if (f.keepTime !== undefined) before = parseDate(String(f.keepTime));
   else if (f.keepDays !== undefined) before = now - number(f.keepDays, 'keep-days') * 86_400_000;
   else if (f.keepHours !== undefined) before = now - number(f.keepHours, 'keep-hours') * 3_600_000;
-  else if (set.keepDays > 0) before = set.startTime - set.keepDays * 86_400_000;
-  else return { purged: [], gc: null, why: `${set.name} keeps everything (keep days 0)` };
+  else {
+    const rule = autoPurgeRule(set);
+    if (!rule) return { purged: [], gc: null, why: `${set.name} keeps everything (keep days 0)` };
+    before = rule.before;
+  }
   const purged = await conn.session.purge({ priority, before, belowId: setId }, false);
   const gc = purged.length ? await conn.session.collectGarbage({}) : null;
   return { purged, gc, why: `priority ≤ ${priority}, ended before ${new Date(before).toISOString()}` };

@@ -45,6 +45,8 @@ export interface BackupResult {
   name: string;
   resumed: boolean;
   stats: Stats;
+  /** Sets the repository's AutoPurge deleted after this one completed. */
+  autoPurged: string[];
 }
 
 const key = (p: Buffer) => p.toString('latin1');
@@ -72,8 +74,9 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     if (!st.isDirectory()) throw new TardisError(`cannot back up ${pl.path}: not a directory`);
   }
 
+  const encTags = (opts.tags ?? []).map((t) => keyring.encString(t)!);
   const begin = await session.beginBackup({
-    name: opts.name, tags: (opts.tags ?? []).map((t) => keyring.encString(t)!), moveTags: opts.moveTags,
+    name: opts.name, tags: encTags, moveTags: opts.moveTags,
     full: opts.full === true, clientTime: started, clientVersion: VERSION, force: opts.force,
   });
   // Hard links already sent in this run: the later names reuse the content.
@@ -131,11 +134,15 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     await snapUploader.flush();
     stats.snapshotBytes = snap.size;
     stats.snapshotNew = snapStats.bytesNew;
-    const manifest = sealManifest(keyring, { v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks });
     stats.durationMs = Date.now() - started;
+    // The set's own metadata rides along, sealed, so a rebuild recovers it (see internal/snapshot).
+    const manifest = sealManifest(keyring, {
+      v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks,
+      set: { name: opts.name ?? null, tags: encTags, full: opts.full === true, clientTime: started, clientVersion: VERSION, stats: { ...stats } },
+    });
     const done = await session.finishBackup({ stats: { ...stats }, snapshot: manifest, snapshotChunks: snap.chunks });
     stats.durationMs = Date.now() - started;
-    return { setId: done.setId, name: done.name, resumed: begin.resumed, stats };
+    return { setId: done.setId, name: done.name, resumed: begin.resumed, stats, autoPurged: done.autoPurged ?? [] };
   } catch (err) {
     // What already reached the repository is kept for the next run to resume from.
     await uploader.flush().catch(() => undefined);

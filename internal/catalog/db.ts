@@ -55,7 +55,7 @@ export class CatalogDb {
   }
 
   /** Opens (and with `create`, creates) the catalog, applying pending migrations. */
-  static async open(url: string, opts: { create?: boolean; allowUpgrade?: boolean } = {}): Promise<CatalogDb> {
+  static async open(url: string, opts: { create?: boolean; allowUpgrade?: boolean; beforeUpgrade?: (from: number) => Promise<void> } = {}): Promise<CatalogDb> {
     // One connection: the PRAGMAs below are per connection, and a pool would open others without them.
     let client: Client;
     try {
@@ -73,7 +73,7 @@ export class CatalogDb {
         await client.execute('PRAGMA synchronous=FULL');
       }
       await client.execute('PRAGMA foreign_keys=ON');
-      await db.migrate(opts.create === true || opts.allowUpgrade !== false);
+      await db.migrate(opts.create === true || opts.allowUpgrade !== false, opts.beforeUpgrade);
     } catch (err) {
       client.close();
       throw catalogError(err);
@@ -89,7 +89,7 @@ export class CatalogDb {
     return Number(rs.rows[0]!.v);
   }
 
-  private async migrate(allow: boolean): Promise<void> {
+  private async migrate(allow: boolean, before?: (from: number) => Promise<void>): Promise<void> {
     const current = await this.version();
     const pending = loadMigrations().filter((m) => m.version > current);
     if (current > SCHEMA_VERSION) {
@@ -97,7 +97,12 @@ export class CatalogDb {
     }
     if (pending.length === 0) return;
     if (current > 0 && !allow) {
-      throw new TardisError(`catalog schema ${current} is older than ${SCHEMA_VERSION}: run \`sonic upgrade\``);
+      throw new TardisError(`catalog schema ${current} is older than ${SCHEMA_VERSION}: run \`sonic upgrade\` (then older versions of tardis cannot read it)`);
+    }
+    if (current > 0 && before) {
+      // The whole catalog in the main file, so a copy of that file is a complete backup.
+      await this.client.execute('PRAGMA wal_checkpoint(TRUNCATE)');
+      await before(current);
     }
     for (const m of pending) {
       // One transaction per migration: a crash leaves the previous version intact.

@@ -111,3 +111,23 @@ export async function updateSet(
     { sql: 'INSERT OR IGNORE INTO tags (name, set_id) SELECT unhex(value), ? FROM json_each(?)', args: [id, add] },
   ]);
 }
+
+/**
+ * What deleting set `setId` alone would free, roughly (`sonic info`'s "purgeable"): the contents
+ * that only versions visible in no other set use, counted and summed by their logical size.
+ * Chunks shared with other contents still stay, so the space returned can be less.
+ */
+export async function exclusiveUsage(db: CatalogDb, setId: number): Promise<{ files: number; bytes: number }> {
+  const rs = await db.execute(
+    `WITH only AS (
+       SELECT v.id, v.content FROM versions v
+       WHERE v.content IS NOT NULL AND v.first_set <= ?1 AND (v.last_set IS NULL OR v.last_set >= ?1)
+         AND NOT EXISTS (SELECT 1 FROM sets s WHERE s.id != ?1 AND s.id >= v.first_set AND (v.last_set IS NULL OR s.id <= v.last_set))),
+     freed AS (
+       SELECT content FROM versions WHERE content IN (SELECT content FROM only)
+       GROUP BY content HAVING sum(CASE WHEN id IN (SELECT id FROM only) THEN 0 ELSE 1 END) = 0)
+     SELECT count(*) AS files, coalesce(sum(c.size), 0) AS bytes FROM contents c WHERE c.id IN (SELECT content FROM freed)`,
+    [setId],
+  );
+  return { files: Number(rs.rows[0]!.files), bytes: Number(rs.rows[0]!.bytes) };
+}

@@ -28,7 +28,8 @@ function metaFrom(r: Row, at: number): EntryMeta {
   };
 }
 
-function metaRow(e: NamedEntry): Row {
+/** An entry's name and metadata as JSON values (blobs in hex), in the order the version statements read them. */
+export function metaRow(e: NamedEntry): unknown[] {
   return [hex(e.name), e.type, e.mode, e.uid, e.gid, hex(e.user), hex(e.group), e.size, e.mtimeS, e.mtimeNs,
     e.ctimeS, e.ctimeNs, e.atimeS, e.atimeNs, e.ino, e.dev, e.nlink, e.rdev, hex(e.target)];
 }
@@ -183,6 +184,33 @@ export async function setVersionsPage(db: CatalogDb, setId: number, afterId: num
   const entries = rows.map((r) => ({
     parent: r[1] as number, node: r[2] as number, hash: unhex(r[3] as string | null), chunks: unhex(r[4] as string | null),
     name: unhex(r[5] as string)!, ...metaFrom(r, 6),
+  }));
+  return { entries, last: rows.length ? (rows[rows.length - 1]![0] as number) : null };
+}
+
+export type ChangeStatus = 'new' | 'changed' | 'deleted';
+
+/**
+ * One page of what set `setId` changed against `prevId` (the set before it, null for the first):
+ * versions it added (new paths, or new versions of paths `prevId` had) and versions of `prevId`
+ * it no longer has (deleted), in version-id order (`sonic files`).
+ */
+export async function setChangesPage(db: CatalogDb, setId: number, prevId: number | null, afterId: number, limit: number): Promise<{ entries: (SetVersion & { status: ChangeStatus })[]; last: number | null }> {
+  const rows = await db.json<Row[]>(
+    `SELECT json_group_array(json(r)) FROM (
+       SELECT json_array(v.id, n.parent, n.id, ${hexCol('c.hash')}, ${hexCol('c.chunks')}, hex(n.name), ${META_COLS},
+         CASE WHEN v.first_set != ?1 THEN 'deleted'
+              WHEN EXISTS (SELECT 1 FROM versions p WHERE p.node = v.node AND p.first_set <= ?4 AND p.last_set >= ?4) THEN 'changed'
+              ELSE 'new' END) AS r
+       FROM versions v JOIN nodes n ON n.id = v.node LEFT JOIN contents c ON c.id = v.content
+       WHERE v.id > ?2 AND (v.first_set = ?1 OR (?4 IS NOT NULL AND v.first_set <= ?4 AND v.last_set >= ?4 AND v.last_set < ?1
+         AND NOT EXISTS (SELECT 1 FROM versions q WHERE q.node = v.node AND q.first_set <= ?1 AND (q.last_set IS NULL OR q.last_set >= ?1))))
+       ORDER BY v.id LIMIT ?3)`,
+    [setId, afterId, limit, prevId],
+  );
+  const entries = rows.map((r) => ({
+    parent: r[1] as number, node: r[2] as number, hash: unhex(r[3] as string | null), chunks: unhex(r[4] as string | null),
+    name: unhex(r[5] as string)!, ...metaFrom(r, 6), status: r[r.length - 1] as ChangeStatus,
   }));
   return { entries, last: rows.length ? (rows[rows.length - 1]![0] as number) : null };
 }

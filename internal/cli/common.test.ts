@@ -28,4 +28,13 @@ test('connectOptions: --validate-certs, TARDIS_VALIDATE_CERTS, ValidateCerts and
   fs.writeFileSync(cfg, `[Tardis]\nCAFile = ${dir}/missing.pem\n`);
   assert.deepEqual(opts({ config: cfg }, { TARDIS_REPO: `${dir}/repo/laptop` }), { validateCerts: false });
   assert.throws(() => opts({ config: cfg }), /^UsageError: cannot read the CA file '.*missing\.pem' \(.*tardis\.cfg:2: CAFile\): no such file$/);
+
+  // The key file from --keys or TARDIS_KEYFILE; the policy keys only for file: repositories.
+  assert.deepEqual(opts({ keys: 'k.json' }), { validateCerts: false, keyFile: 'k.json' });
+  assert.deepEqual(opts({}, { TARDIS_KEYFILE: 'env.json' }), { validateCerts: false, keyFile: 'env.json' });
+  fs.writeFileSync(cfg, '[Tardis]\nAutoPurge = yes\n');
+  assert.deepEqual(opts({ config: cfg }), { validateCerts: false }, 'a tardisd applies its own policy');
+  const local = opts({ config: cfg }, { TARDIS_REPO: `${dir}/repo/laptop` });
+  assert.equal(local.policy?.autoPurge, true);
+  assert.deepEqual(local.policy?.naming.formats, ['Monthly-%Y-%m', 'Weekly-%Y-%U', 'Daily-%Y-%m-%d']);
 });

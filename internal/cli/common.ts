@@ -11,6 +11,7 @@ import { systemDefault } from '../config/defaults.ts';
 import { getPassword, type Configured, type PasswordOptions } from '../config/password.ts';
 import { readConfigSection, resolveSettings, type ConfigSection } from '../config/settings.ts';
 import { TardisError, UsageError } from '../errors/errors.ts';
+import { applyPolicyValues, DEFAULT_POLICY, type RepoPolicy } from '../retention/policy.ts';
 import { Logger, setProgramName } from '../ui/index.ts';
 
 export const EXIT_OK = 0;
@@ -37,6 +38,7 @@ export function repositoryOptions<T extends HasOption>(c: T): T {
   c.option('--password-prog <command>', 'Run COMMAND and use the first line it prints as the password [$TARDIS_PASSWORD_PROG]');
   c.option('--validate-certs', 'Check a TLS tardisd\'s certificate and name (default: encrypted but unchecked) [$TARDIS_VALIDATE_CERTS]');
   c.option('--ca <file>', 'Trust the CA certificates in FILE (PEM, e.g. tardisd.crt) instead of the system\'s; implies --validate-certs');
+  c.option('--keys <file>', 'The repository\'s keys are in FILE (see sonic keys) [$TARDIS_KEYFILE]');
   return c;
 }
 
@@ -79,11 +81,14 @@ export function repositoryUrl(s: Settings): string {
   return url;
 }
 
-/** How a client reaches a tardisd: the certificate checks of --validate-certs and --ca. */
-export function connectOptions(s: Settings): { validateCerts: boolean; ca?: Buffer } {
+/** What opening a repository needs besides the password: certificate checks, key file, policy. */
+export function connectOptions(s: Settings): { validateCerts: boolean; ca?: Buffer; keyFile?: string; policy?: RepoPolicy } {
+  const remote = /^(tardis|unix|ssh|https?):/i.test(s.values.repository ?? '');
+  const policy = remote ? undefined : configuredPolicy(s);
+  const extra = { ...(s.values.keyFile ? { keyFile: s.values.keyFile } : {}), ...(policy ? { policy } : {}) };
   const file = s.values.caFile;
   // A shared config file's CAFile does not concern a file: repository.
-  if (!file || !/^(tardis|unix|ssh|https?):/i.test(s.values.repository ?? '')) return { validateCerts: s.values.validateCerts };
+  if (!file || !remote) return { validateCerts: s.values.validateCerts, ...extra };
   let ca: Buffer;
   try {
     ca = readFileSync(file);
@@ -92,7 +97,20 @@ export function connectOptions(s: Settings): { validateCerts: boolean; ca?: Buff
     throw new UsageError(`cannot read the CA file '${file}' (${s.sources.caFile}): ${code === 'ENOENT' ? 'no such file' : code ?? (e as Error).message}`);
   }
   // Given a CA, the point is to check against it, unless checking was turned off explicitly.
-  return { validateCerts: s.sources.validateCerts === 'default' ? true : s.values.validateCerts, ca };
+  return { validateCerts: s.sources.validateCerts === 'default' ? true : s.values.validateCerts, ca, ...extra };
+}
+
+const POLICY_SETTINGS = { Formats: 'formats', Priorities: 'priorities', KeepDays: 'keepDays', ForceFull: 'forceFull', AutoPurge: 'autoPurge' } as const;
+
+/** The Formats/Priorities/KeepDays/ForceFull/AutoPurge of the config file (file: repositories). */
+function configuredPolicy(s: Settings): RepoPolicy | undefined {
+  const given: Record<string, string> = {};
+  for (const [key, field] of Object.entries(POLICY_SETTINGS)) {
+    const v = s.values[field];
+    if (v !== undefined) given[key] = v;
+  }
+  if (Object.keys(given).length === 0) return undefined;
+  return applyPolicyValues(DEFAULT_POLICY, given, (k) => s.sources[POLICY_SETTINGS[k as keyof typeof POLICY_SETTINGS]] ?? k);
 }
 
 /**
@@ -176,9 +194,11 @@ export function argv(): string[] {
 /**
  * Parses the command line, @argfiles expanded. cac tells its parser only the camelCase name of
  * an on/off option, so `--skip-caches DIR` would take DIR as the option's value: such options
- * are given an explicit `=true` first.
+ * are given an explicit `=true` first. Likewise an option whose value is an optional number
+ * (`opts.optionalNumbers`, e.g. `-u`, `--unified`) takes the next argument only if it is a number:
+ * given bare, it is moved to the end, so `-u FILE` is the flag and a file.
  */
-export function parse(prog: CAC, name: string): ReturnType<CAC['parse']> {
+export function parse(prog: CAC, name: string, opts: { optionalNumbers?: string[] } = {}): ReturnType<CAC['parse']> {
   const flags = new Set<string>();
   for (const c of [prog.globalCommand, ...prog.commands]) {
     for (const opt of c.options) {
@@ -187,13 +207,21 @@ export function parse(prog: CAC, name: string): ReturnType<CAC['parse']> {
     }
   }
   let literal = false;
-  const args = argv().map((a) => {
+  const raw = argv();
+  const bare: string[] = [];
+  const args = raw.flatMap((a, i) => {
     if (literal || a === '--') {
       literal = true;
-      return a;
+      return [a];
     }
-    return flags.has(a) ? `${a}=true` : a;
+    if (opts.optionalNumbers?.includes(a) && !/^\d+$/.test(raw[i + 1] ?? '')) {
+      bare.push(a);
+      return [];
+    }
+    return [flags.has(a) ? `${a}=true` : a];
   });
+  const end = args.indexOf('--');
+  args.splice(end < 0 ? args.length : end, 0, ...bare);
   return prog.parse(['node', name, ...args], { run: false });
 }
 
@@ -205,6 +233,11 @@ export function runMain(name: string, main: (log: Logger) => Promise<number>): v
   // A worker thread loads the whole bundle to reach its own module; the command is not its job.
   if (!isMainThread) return;
   setProgramName(name);
+  // `tardis … | head` closes the pipe early: that ends the output, it is not a crash.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
   const verbose = process.argv.some((a) => /^-v+$|^--verbose$/.test(a)) || !!process.env.TARDIS_DEBUG;
   const log = new Logger({ verbosity: 0 });
   main(log).then(

@@ -15,6 +15,13 @@ export const CLIENT_SETTINGS = {
   // Every client tool, for a tardisd with TLS.
   validateCerts: { key: 'ValidateCerts', kind: 'bool', flag: 'validateCerts', env: 'TARDIS_VALIDATE_CERTS' },
   caFile: { key: 'CAFile', kind: 'string', flag: 'ca' },
+  keyFile: { key: 'KeyFile', kind: 'string', flag: 'keys', env: 'TARDIS_KEYFILE' },
+  // file: repositories: the policy a tardisd takes from its [Daemon] section (reference §6).
+  formats: { key: 'Formats', kind: 'string' },
+  priorities: { key: 'Priorities', kind: 'string' },
+  keepDays: { key: 'KeepDays', kind: 'string' },
+  forceFull: { key: 'ForceFull', kind: 'string' },
+  autoPurge: { key: 'AutoPurge', kind: 'string' },
   // tardis.
   directories: { key: 'Directories', kind: 'list', default: ['.'] },
   full: { key: 'Full', kind: 'bool', flag: 'full', default: false },
@@ -51,7 +58,6 @@ const SERVER = 'a server setting: it belongs in tardisd\'s [Daemon] section';
  */
 export const CLIENT_IGNORED_KEYS: Record<string, string> = {
   Crypt: 'every repository with a password is encrypted',
-  KeyFile: LATER,
   LogFiles: LATER,
   SendClientConfig: 'the client configuration is not sent',
   CompressMin: 'small files compress as well',
@@ -69,12 +75,7 @@ export const CLIENT_IGNORED_KEYS: Record<string, string> = {
   Local: 'replaced by Repository',
   LocalServerCmd: 'replaced by Repository',
   BaseDir: SERVER,
-  // Backend keys Tardis reads for local (file:) repositories.
-  Formats: LATER,
-  Priorities: LATER,
-  KeepDays: LATER,
-  ForceFull: LATER,
-  AutoPurge: LATER,
+  // Backend keys Tardis reads for local (file:) repositories that are tardisd's business here.
   Umask: SERVER,
   User: SERVER,
   Group: SERVER,

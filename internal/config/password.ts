@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import tty from 'node:tty';
 import { fileURLToPath } from 'node:url';
 import { StringDecoder } from 'node:string_decoder';
-import { UsageError } from '../errors/errors.ts';
+import { PasswordUnavailableError, UsageError } from '../errors/errors.ts';
 import { getDefault, systemDefault } from './defaults.ts';
 import { parseDuration } from './duration.ts';
 
@@ -102,11 +102,11 @@ export async function getPassword(opts: PasswordOptions, ctx: GetPasswordContext
 
   if (stdin.isTTY) return prompt();
   if (ctx.allowNone) return null;
-  throw new UsageError(ctx.confirm ? NO_PASSWORD_CREATE : NO_PASSWORD);
+  throw new PasswordUnavailableError(ctx.confirm ? NO_PASSWORD_CREATE : NO_PASSWORD);
 }
 
 function nonEmpty(pw: string, source: string): string {
-  if (pw === '') throw new UsageError(`empty password from ${source}`);
+  if (pw === '') throw new PasswordUnavailableError(`empty password from ${source}`);
   return pw;
 }
 
@@ -144,7 +144,7 @@ async function readPasswordFile(spec: string, stdin: NodeJS.ReadableStream, sour
     try {
       text = fs.readFileSync(file, 'utf8');
     } catch (e) {
-      throw new UsageError(`${source}: cannot read password file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new PasswordUnavailableError(`${source}: cannot read password file '${file}': ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
   return nonEmpty(firstLine(text), spec === '-' ? `${source} - (standard input)` : `${source} '${spec}'`);
@@ -159,7 +159,7 @@ function readFirstLine(stream: NodeJS.ReadableStream): Promise<string> {
       stream.removeListener('end', onEnd);
       stream.removeListener('error', onError);
       stream.pause();
-      if (err) return reject(new UsageError(`cannot read the password from standard input: ${err.message}`));
+      if (err) return reject(new PasswordUnavailableError(`cannot read the password from standard input: ${err.message}`));
       const all = Buffer.concat(chunks);
       const nl = all.indexOf(0x0a);
       if (nl >= 0 && nl + 1 < all.length) stream.unshift(all.subarray(nl + 1));
@@ -185,12 +185,12 @@ function runPasswordProg(cmd: string, source: string): Promise<string> {
     const child = spawn('/bin/sh', ['-c', cmd], { stdio: ['inherit', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => chunks.push(c));
-    child.on('error', (e) => reject(new UsageError(`${source}: cannot run '${cmd}': ${e.message}`)));
+    child.on('error', (e) => reject(new PasswordUnavailableError(`${source}: cannot run '${cmd}': ${e.message}`)));
     child.on('close', (code, signal) => {
-      if (signal) return reject(new UsageError(`${source}: password program '${cmd}' was killed by ${signal}`));
-      if (code !== 0) return reject(new UsageError(`${source}: password program '${cmd}' exited with status ${code}`));
+      if (signal) return reject(new PasswordUnavailableError(`${source}: password program '${cmd}' was killed by ${signal}`));
+      if (code !== 0) return reject(new PasswordUnavailableError(`${source}: password program '${cmd}' exited with status ${code}`));
       const pw = firstLine(Buffer.concat(chunks).toString('utf8'));
-      if (pw === '') return reject(new UsageError(`${source}: password program '${cmd}' printed no password`));
+      if (pw === '') return reject(new PasswordUnavailableError(`${source}: password program '${cmd}' printed no password`));
       resolve(pw);
     });
   });
@@ -202,13 +202,13 @@ function openDevTty(): PromptTerminal {
   try {
     inFd = fs.openSync('/dev/tty', 'r');
   } catch (e) {
-    throw new UsageError(`cannot ask for the password: no terminal (${(e as NodeJS.ErrnoException).code}); use --password-file or --password-prog`);
+    throw new PasswordUnavailableError(`cannot ask for the password: no terminal (${(e as NodeJS.ErrnoException).code}); use --password-file or --password-prog`);
   }
   try {
     outFd = fs.openSync('/dev/tty', 'w');
   } catch (e) {
     fs.closeSync(inFd);
-    throw new UsageError(`cannot ask for the password: no terminal (${(e as NodeJS.ErrnoException).code})`);
+    throw new PasswordUnavailableError(`cannot ask for the password: no terminal (${(e as NodeJS.ErrnoException).code})`);
   }
   // Separate descriptors: each stream closes its own.
   const input = new tty.ReadStream(inFd);

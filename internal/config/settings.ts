@@ -94,14 +94,20 @@ export function readConfigSection(file: string, section: string, opts: { default
 const TRUE = ['1', 'yes', 'true', 'on'];
 const FALSE = ['0', 'no', 'false', 'off'];
 
+/** A boolean as config files and TARDIS_* variables spell it; `at` names it in errors. */
+export function parseBool(text: string, at: string): boolean {
+  const v = text.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  throw new UsageError(`${at}: '${text}' is not a boolean (true/false, yes/no, on/off, 1/0)`);
+}
+
 /** Parses a setting's text (config file or environment); `at` names it in errors. */
 function parseText(def: SettingDef, text: string, at: string, line?: number, file?: string): SettingValue {
   const v = text.trim();
   switch (def.kind) {
     case 'bool':
-      if (TRUE.includes(v.toLowerCase())) return true;
-      if (FALSE.includes(v.toLowerCase())) return false;
-      throw new UsageError(`${at}: '${text}' is not a boolean (true/false, yes/no, on/off, 1/0)`);
+      return parseBool(text, at);
     case 'int':
       return checkInt(def, v, at);
     case 'list':

@@ -9,7 +9,9 @@ import { parseRepositoryUrl, type RepoUrl } from '../config/url.ts';
 import { createKeySlot, generateMasterKeys, openAnyKeySlot, type KeySlot, type MasterKeys } from '../crypto/index.ts';
 import { UsageError } from '../errors/errors.ts';
 import { Keyring } from '../keyring/keyring.ts';
-import type { RepoConfig, RepoSession } from '../model/session.ts';
+import type { KeySlotData, RepoConfig, RepoSession } from '../model/session.ts';
+import type { RepoPolicy } from '../retention/policy.ts';
+import { keyFileSlots } from './keyfile.ts';
 import type { CompressAlg } from '../compress/index.ts';
 import { ConnectionError } from '../protocol/errors.ts';
 import type { Connection as ProtocolConnection } from '../protocol/connection.ts';
@@ -27,8 +29,13 @@ export interface Connection {
   keyring: Keyring;
 }
 
-/** How to reach a tardisd (ignored for file: repositories). */
-export interface OpenOptions extends DialOptions {}
+/** How to reach a tardisd (ignored for file: repositories), and where the keys are. */
+export interface OpenOptions extends DialOptions {
+  /** A key file (--keys) holding the repository's key slots, tried before the repository's own. */
+  keyFile?: string;
+  /** file: repositories: the policy the client's config gives (a tardisd has its own). */
+  policy?: RepoPolicy;
+}
 
 export interface CreateOptions extends OpenOptions {
   aead?: RepoConfig['aead'];
@@ -95,7 +102,7 @@ export async function createRepository(urlText: string, password: string | null,
     await mkdir(url.path, { recursive: true, mode: 0o700 });
     await writeAuthRecord(url.path, authRecord(auth));
     const repo = await ServerRepository.create(url.path, config, slot as unknown as Record<string, unknown>);
-    return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, config) };
+    return { url, session: new RepositorySession(repo, { policy: opts.policy }), keyring: new Keyring(keys, config) };
   }
   const conn = await dial(network(url), dialOptions(opts));
   try {
@@ -113,11 +120,10 @@ export async function openRepository(urlText: string, password: () => Promise<st
   if (url.kind === 'file') {
     const root = url.path;
     // Unlock the keys before opening the catalog: a wrong password leaves the repository untouched.
-    const { config, keySlots } = await ServerRepository.inspect(root);
-    const pw = config.encrypted ? await password() : null;
-    const keys = await openAnyKeySlot(keySlots as unknown as KeySlot[], pw);
-    const repo = await ServerRepository.open(root);
-    return { url, session: new RepositorySession(repo), keyring: new Keyring(keys, repo.config) };
+    const keyring = await unlockLocal(root, password, opts.keyFile);
+    // An older catalog waits for `sonic upgrade`: other machines' older tools may still read it.
+    const repo = await ServerRepository.open(root, { allowUpgrade: false });
+    return { url, session: new RepositorySession(repo, { policy: opts.policy }), keyring };
   }
   const pw = once(password);
   const conn = await loggedIn(network(url), url.client, pw, dialOptions(opts));
@@ -125,12 +131,36 @@ export async function openRepository(urlText: string, password: () => Promise<st
   try {
     // Key slots come only after the login: the server gives them to no one else.
     const info = await session.info();
-    const keys: MasterKeys = await openAnyKeySlot(info.keySlots as unknown as KeySlot[], info.config.encrypted ? await pw.get() : null);
+    const slots = slotsToTry(info.config.id, info.keySlots, opts.keyFile);
+    const keys: MasterKeys = await openAnyKeySlot(slots, info.config.encrypted ? await pw.get() : null);
     return { url, session, keyring: new Keyring(keys, info.config) };
   } catch (err) {
     await session.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** The keys of a repository directory, unlocked without opening (or needing) its catalog. */
+export async function unlockLocal(root: string, password: () => Promise<string | null>, keyFile?: string): Promise<Keyring> {
+  const { config, keySlots } = await ServerRepository.inspect(root);
+  const slots = slotsToTry(config.id, keySlots, keyFile);
+  const keys = await openAnyKeySlot(slots, config.encrypted ? await password() : null);
+  return new Keyring(keys, config);
+}
+
+/** `sonic upgrade`: the password checked, then the catalog upgraded (file: repositories only). */
+export async function upgradeRepository(urlText: string, password: () => Promise<string | null>, opts: OpenOptions = {}): Promise<{ from: number; to: number; saved: string | null }> {
+  const url = parseRepositoryUrl(urlText);
+  if (url.kind !== 'file') throw new UsageError('sonic upgrade runs where the repository is (file:); a tardisd upgrades its repositories with AllowSchemaUpgrades');
+  await unlockLocal(url.path, password, opts.keyFile);
+  return ServerRepository.upgrade(url.path);
+}
+
+/** The key file's slots (if one is given), then the repository's. */
+function slotsToTry(id: string, repoSlots: KeySlotData[], keyFile: string | undefined): KeySlot[] {
+  const slots = [...(keyFile ? keyFileSlots(keyFile, id) : []), ...repoSlots] as unknown as KeySlot[];
+  if (slots.length === 0) throw new UsageError('the repository holds no keys (they were moved to a key file): give --keys FILE');
+  return slots;
 }
 
 /**

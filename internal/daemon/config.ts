@@ -5,8 +5,10 @@ import path from 'node:path';
 import { getDefault } from '../config/defaults.ts';
 import { parseDuration } from '../config/duration.ts';
 import { parseIni, type IniSection } from '../config/ini.ts';
+import { parseBool } from '../config/settings.ts';
 import { UsageError } from '../errors/errors.ts';
 import { DEFAULT_NAMING, type NamingPolicy } from '../retention/naming.ts';
+import { checkNaming } from '../retention/policy.ts';
 
 export interface DaemonSettings {
   /** The config file read, if any. */
@@ -19,6 +21,7 @@ export interface DaemonSettings {
   requirePassword: boolean;
   allowSchemaUpgrades: boolean;
   autoPurge: boolean;
+  allowClientOverrides: boolean;
   /** Serve on this Unix socket instead of TCP. */
   local: string | null;
   /** One session on stdin/stdout (for ssh). */
@@ -87,6 +90,7 @@ const KEYS: KeyDef[] = [
   { name: 'RequirePassword', kind: 'bool', field: 'requirePassword' },
   { name: 'AllowSchemaUpgrades', kind: 'bool', field: 'allowSchemaUpgrades' },
   { name: 'AutoPurge', kind: 'bool', field: 'autoPurge' },
+  { name: 'AllowClientOverrides', kind: 'bool', field: 'allowClientOverrides' },
   { name: 'Local', kind: 'path', field: 'local' },
   { name: 'Single', kind: 'bool', field: 'single' },
   { name: 'Timeout', kind: 'duration', field: 'timeoutMs' },
@@ -111,7 +115,7 @@ const KEYS: KeyDef[] = [
   // Tardis settings for its delta engine, logging and profiling: accepted so a Tardis config
   // file loads, without effect (chunk dedup replaces deltas; logs are plain lines).
   ...['LogCfg', 'LogExceptions', 'Profile', 'ReuseAddr', 'Threads', 'MaxDeltaChain', 'MaxChangePercent', 'SaveFull',
-    'CksContent', 'SaveConfig', 'AllowClientOverrides', 'DBBackups', 'LinkBasis', 'SkipFileName', 'JournalFile']
+    'CksContent', 'SaveConfig', 'DBBackups', 'LinkBasis', 'SkipFileName', 'JournalFile']
     .map((name): KeyDef => ({ name, kind: 'ignored' })),
 ];
 
@@ -128,13 +132,6 @@ export const DEFAULTS_SECTION = 'Tardis';
 
 function fail(where: string, msg: string): never {
   throw new UsageError(`${where}: ${msg}`);
-}
-
-export function parseBool(v: string, where: string): boolean {
-  const s = v.trim().toLowerCase();
-  if (['1', 'yes', 'true', 'on'].includes(s)) return true;
-  if (['0', 'no', 'false', 'off'].includes(s)) return false;
-  return fail(where, `'${v}' is not a boolean (true/false, yes/no, on/off, 1/0)`);
 }
 
 export function parseInt10(v: string, where: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
@@ -308,6 +305,7 @@ export function resolveSettings(flags: DaemonFlags, env: NodeJS.ProcessEnv = pro
     requirePassword: pick('requirePassword', false),
     allowSchemaUpgrades: pick('allowSchemaUpgrades', false),
     autoPurge: pick('autoPurge', false),
+    allowClientOverrides: pick('allowClientOverrides', true),
     local: pick<string | null>('local', null),
     stdio: pick('stdio', false),
     single: pick('single', false),
@@ -341,14 +339,9 @@ export function resolveSettings(flags: DaemonFlags, env: NodeJS.ProcessEnv = pro
 }
 
 function check(s: DaemonSettings, at: (field: string) => string): void {
-  const n = s.naming;
-  if (n.formats.length === 0) fail(at('formats'), 'Formats needs at least one set name format');
-  for (const [field, name, len] of [['priorities', 'Priorities', n.priorities.length], ['keepDays', 'KeepDays', n.keepDays.length], ['forceFull', 'ForceFull', n.forceFull.length]] as const) {
-    if (len !== n.formats.length) fail(at(field) === 'default' ? at('formats') : at(field), `${name} has ${len} value(s) but Formats has ${n.formats.length}: give one per format`);
-  }
-  for (const f of n.formats) {
-    if (f.includes('/')) fail(at('formats'), `set name format '${f}' must not contain '/'`);
-  }
+  // A count mismatch is reported where the odd list was set (or at Formats if it was not).
+  const FIELD = { Formats: 'formats', Priorities: 'priorities', KeepDays: 'keepDays', ForceFull: 'forceFull', AutoPurge: 'autoPurge', Disabled: 'disabled' } as const;
+  checkNaming(s.naming, (k) => (at(FIELD[k]) === 'default' ? at('formats') : at(FIELD[k])));
   if (s.timeoutMs <= 0) fail(at('timeoutMs'), 'the timeout must be more than 0');
   if (s.ssl && (!s.certFile || !s.keyFile)) {
     fail(at('ssl'), `TLS needs a certificate and its key: give ${!s.certFile ? '--certfile (CertFile)' : '--keyfile (KeyFile)'} (make a self-signed pair with tardisd --make-cert DIR)`);

@@ -76,7 +76,8 @@ export class Daemon {
       allowNewHosts: s.allowNewHosts,
       requirePassword: s.requirePassword,
       allowSchemaUpgrades: s.allowSchemaUpgrades,
-      naming: s.naming,
+      policy: { naming: s.naming, autoPurge: s.autoPurge, disabled: false },
+      allowClientOverrides: s.allowClientOverrides,
       idleTimeoutMs: s.timeoutMs,
       tls: tlsOptions,
       signal: this.abort.signal,
@@ -101,7 +102,6 @@ export class Daemon {
     }
     // One host for all connections (it holds the TLS context and the per-client registry).
     this.host = this.makeHost(this.hostOptions(s.ssl ? loadTls(s.certFile!, s.keyFile!) : undefined));
-    if (s.autoPurge) this.log.warn('AutoPurge is not implemented yet: completed backups are not purged automatically');
     const accept = (socket: net.Socket, peer: string): void => this.accept(socket, peer);
     try {
       if (s.local) {

@@ -22,6 +22,11 @@ export class NotFoundError extends TardisError {
 /** Bad user input: options, URLs, patterns. */
 export class UsageError extends TardisError {}
 
+/** No password could be had (none given, no terminal, a failing --password-prog): exit 255, as in Tardis. */
+export class PasswordUnavailableError extends UsageError {
+  override exitCode = 255;
+}
+
 /** The storage device is full or over quota. */
 export class DiskFullError extends TardisError {}
 

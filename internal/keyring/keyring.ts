@@ -2,7 +2,7 @@
 // content and listing hashes, sealing and opening chunks.
 import { Chunker } from '../chunker/index.ts';
 import { compressBlob, decompressBlob, type CompressAlg } from '../compress/index.ts';
-import { chunkId, ContentHasher, listingHash, NameCipher, openBlob, sealBlob, type KeyedHasher, type MasterKeys } from '../crypto/index.ts';
+import { chunkId, ContentHasher, createKeySlot, listingHash, NameCipher, openBlob, sealBlob, type KeyedHasher, type KeySlot, type MasterKeys } from '../crypto/index.ts';
 import { IntegrityError } from '../errors/errors.ts';
 import type { RepoConfig } from '../model/session.ts';
 
@@ -27,6 +27,11 @@ export class Keyring {
     this.keys = keys;
     this.config = config;
     this.names = new NameCipher(keys.nameKey);
+  }
+
+  /** A new key slot holding these keys under `password` (null: unprotected). */
+  wrap(password: string | null): Promise<KeySlot> {
+    return createKeySlot(this.keys, password);
   }
 
   encName(plain: Uint8Array): Buffer {

@@ -20,6 +20,20 @@ export interface RepoConfig {
   encrypted: boolean; // false: the key slot is not password-protected
 }
 
+/** scrypt cost of a login's password stretching. */
+export interface ScryptParams {
+  n: number;
+  r: number;
+  p: number;
+}
+
+/** A login for a tardisd: what the client sends when it creates its repository or changes its password. */
+export interface AuthSetup {
+  salt: Buffer;
+  verifier: Buffer;
+  kdf: ScryptParams;
+}
+
 /** A password-wrapped master key (see internal/crypto). Opaque to the server. */
 export type KeySlotData = Record<string, unknown>;
 
@@ -105,6 +119,8 @@ export interface FinishReply {
   setId: number;
   name: string;
   priority: number;
+  /** Names of the sets AutoPurge deleted after this one completed. */
+  autoPurged?: string[];
 }
 
 /** Which sets a purge deletes: all of these must hold (locked sets never go). */
@@ -146,6 +162,73 @@ export interface SetChange {
   moveTags?: boolean;
 }
 
+/** How a set changed a path against the set before it. */
+export type ChangeStatus = 'new' | 'changed' | 'deleted';
+
+/** A page of what a set changed (`sonic files`). */
+export interface ChangesPage {
+  entries: { dir: Buffer[]; entry: VisibleEntry; status: ChangeStatus }[];
+  /** Pass as `after` for the next page; null when this was the last. */
+  next: number | null;
+}
+
+/** A repository's policy settings (`sonic getconfig`). */
+export interface SettingsReport {
+  /** Every policy key (Formats, Priorities, KeepDays, ForceFull, AutoPurge, Disabled) as in effect. */
+  effective: Record<string, string>;
+  /** The keys this repository overrides, with their values. */
+  overrides: Record<string, string>;
+  /** Whether the server lets a repository override its settings (tardisd's AllowClientOverrides). */
+  overridesAllowed: boolean;
+}
+
+/** New key slots for a repository: `sonic setpass`, `chpass` and `keys`. */
+export interface KeysChange {
+  /** Replaces every key slot; empty when the keys now live only in a key file. */
+  slots: KeySlotData[];
+  /** Whether opening now takes a password (the repository config's `encrypted`). */
+  encrypted: boolean;
+  /** The new tardisd login; absent keeps the current one. */
+  login?: AuthSetup;
+}
+
+/** Damaged chunk ids one check report or users question carries at most (the rest are counted). */
+export const CHECK_MAX_IDS = 100_000;
+
+/** One finding of `sonic check`'s structural pass. */
+export interface CheckFinding {
+  /** catalog, pack, chunk, content, snapshot, stray, set-record. */
+  kind: string;
+  /** What it is about: a pack or snapshot name, a set id, "catalog". */
+  subject: string;
+  message: string;
+}
+
+/** The repository side's consistency check of the store against the catalog (no keys needed). */
+export interface CheckReport {
+  /** The packs the catalog lists, to choose which to read back (`--read-data-subset`). */
+  packs: { name: string; size: number; chunks: number }[];
+  /** Damage: something the catalog names cannot be read back as it records it. */
+  problems: CheckFinding[];
+  /** Harmless: leftovers of killed runs that gc removes, set records the next backup rewrites. */
+  notes: CheckFinding[];
+  /** Chunk ids that are missing or not where the catalog says (at most CHECK_MAX_IDS). */
+  damaged: Buffer[];
+  /** How many damaged chunks there are in all. */
+  damagedCount: number;
+  counts: { sets: number; packs: number; chunks: number; contents: number; versions: number };
+}
+
+/** Who uses some chunks; `chunks` are indexes into the ids asked about. */
+export interface ChunkUsers {
+  /** Files by encrypted path (root first) and the sets that hold the damaged versions. */
+  files: { path: Buffer[]; sets: number[]; chunks: number[] }[];
+  /** Sets whose snapshot (the rebuild source of their tree) uses the chunks. */
+  snapshots: { setId: number; chunks: number[] }[];
+  /** More files use them than are listed. */
+  truncated: boolean;
+}
+
 export interface RepoSession {
   info(): Promise<RepoInfo>;
   // Backup.
@@ -164,6 +247,10 @@ export interface RepoSession {
   lookup(setId: number, dir: number, name: Buffer): Promise<VisibleEntry | null>;
   /** Versions visible in a set, in pages (snapshots, rebuilds, exports). */
   setVersions(setId: number, after: number, limit: number): Promise<VersionsPage>;
+  /** What deleting this set alone would free: contents no other set uses (`sonic info`). */
+  setUsage(setId: number): Promise<{ files: number; bytes: number }>;
+  /** What a set added or changed, and what of the set before it is gone, with directories as encrypted paths. */
+  setChanges(setId: number, after: number, limit: number): Promise<ChangesPage>;
   /** The sealed snapshot manifest of a set, if it has one. */
   readSnapshot(setId: number): Promise<Buffer | null>;
   /** Sealed blobs in the order asked; null where a chunk is missing or its pack unreadable. */
@@ -177,5 +264,18 @@ export interface RepoSession {
   purge(rule: PurgeRule, dryRun: boolean): Promise<SetInfo[]>;
   /** Removes data no set needs and rewrites mostly unused packs, so the space is returned. */
   collectGarbage(opts: GcOptions): Promise<GcReport>;
+  /** The policy in effect and this repository's overrides. */
+  getSettings(): Promise<SettingsReport>;
+  /** Sets (or, with null, drops) policy overrides, checked as a whole. */
+  setSettings(changes: Record<string, string | null>): Promise<SettingsReport>;
+  /** Replaces the key slots (and the login): a password change re-wraps, it never re-encrypts. */
+  setKeys(change: KeysChange): Promise<void>;
+  // Checking (`sonic check`; the repository side needs no keys for these).
+  /** Structure and catalog-against-store consistency. */
+  checkRepository(): Promise<CheckReport>;
+  /** The chunk ids the catalog places in a pack, in pack order. */
+  packChunkIds(pack: string): Promise<Buffer[]>;
+  /** The files (by encrypted path) and set snapshots that use these chunks (at most CHECK_MAX_IDS). */
+  chunkUsers(ids: Buffer[]): Promise<ChunkUsers>;
   close(): Promise<void>;
 }

@@ -10,40 +10,23 @@
 // A repository created without a password (--no-password) has {method: 'none'}: it logs in
 // without proof, and only on a server that does not require passwords.
 import { randomBytes, scrypt } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
 import srp from 'fast-srp-hap';
 import { TardisError, WrongPasswordError } from '../errors/errors.ts';
+import type { AuthSetup, ScryptParams } from '../model/session.ts';
+import { SRP_GROUP, type AuthRecord } from '../server/login.ts';
+
+export { AUTH_FILE, authRecord, readAuthRecord, SRP_GROUP, writeAuthRecord, type AuthRecord } from '../server/login.ts';
+export type { AuthSetup, ScryptParams } from '../model/session.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 
 const { SRP, SrpClient, SrpServer } = srp;
 
-export const SRP_GROUP = 'rfc5054-2048-sha256';
 const PARAMS = SRP.params[2048];
 /** Bytes of N: A, B and v are at most this long. */
 export const SRP_N_BYTES = PARAMS.N_length_bits / 8;
 const KDF_TAG = Buffer.from('tardis-srp-v1');
-export const AUTH_FILE = 'auth';
 export const DEFAULT_AUTH_SCRYPT_N = 2 ** 15;
 const SALT_LEN = 32;
-
-export interface ScryptParams {
-  n: number;
-  r: number;
-  p: number;
-}
-
-/** What the server stores for a client (the `auth` file, JSON with base64 bytes). */
-export type AuthRecord =
-  | { version: 1; method: 'srp'; group: string; salt: string; verifier: string; kdf: ScryptParams }
-  | { version: 1; method: 'none' };
-
-/** What the client sends when it creates its repository over the wire. */
-export interface AuthSetup {
-  salt: Buffer;
-  verifier: Buffer;
-  kdf: ScryptParams;
-}
 
 /** The server's answer to a login request. */
 export type Challenge = { method: 'none' } | { method: 'srp'; group: string; salt: Buffer; B: Buffer; kdf: ScryptParams };
@@ -74,11 +57,6 @@ export async function makeAuthSetup(client: string, password: string, opts: { sc
   return { salt, verifier: SRP.computeVerifier(PARAMS, salt, Buffer.from(client, 'utf8'), P), kdf };
 }
 
-export function authRecord(setup: AuthSetup | null): AuthRecord {
-  if (!setup) return { version: 1, method: 'none' };
-  return { version: 1, method: 'srp', group: SRP_GROUP, salt: setup.salt.toString('base64'), verifier: setup.verifier.toString('base64'), kdf: setup.kdf };
-}
-
 /** Checks a setup received over the wire. */
 export function checkAuthSetup(v: unknown): AuthSetup | null {
   if (v === null || v === undefined) return null;
@@ -88,50 +66,6 @@ export function checkAuthSetup(v: unknown): AuthSetup | null {
     throw new ProtocolError('malformed login setup: verifier');
   }
   return { salt: o.salt, verifier: o.verifier, kdf: checkKdf(o.kdf) };
-}
-
-/** Writes the auth file of a repository directory (fsynced, then renamed into place). */
-export async function writeAuthRecord(root: string, record: AuthRecord): Promise<void> {
-  const target = path.join(root, AUTH_FILE);
-  const tmp = path.join(root, `.${AUTH_FILE}.${randomBytes(6).toString('hex')}`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(record, null, 1) + '\n');
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  await rename(tmp, target);
-  const dir = await open(root, 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-/** The auth file of a repository, or null if it has none. */
-export async function readAuthRecord(root: string): Promise<AuthRecord | null> {
-  let text: string;
-  try {
-    text = await readFile(path.join(root, AUTH_FILE), 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new TardisError(`cannot read the login of ${path.basename(root)}: ${(err as Error).message}`);
-  }
-  let r: AuthRecord;
-  try {
-    r = JSON.parse(text) as AuthRecord;
-  } catch {
-    throw new TardisError(`the login file of ${path.basename(root)} is damaged`);
-  }
-  if (r?.version !== 1 || (r.method !== 'srp' && r.method !== 'none') || (r.method === 'srp' && r.group !== SRP_GROUP)) {
-    throw new TardisError(`the login file of ${path.basename(root)} has an unsupported format`);
-  }
-  return r;
 }
 
 /** The server half of one SRP login. */

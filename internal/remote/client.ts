@@ -3,9 +3,10 @@
 // until the server has sent every chunk asked for.
 import type { VisibleEntry } from '../model/entry.ts';
 import type {
-  BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, VersionsPage,
+  BeginBackupReply, BeginBackupRequest, ChangesPage, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
+  CheckReport, ChunkUsers, GcOptions, GcReport, KeysChange, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, SettingsReport, VersionsPage,
 } from '../model/session.ts';
+import { CHECK_MAX_IDS } from '../model/session.ts';
 import type { Connection } from '../protocol/connection.ts';
 import { ConnectionError, ProtocolError } from '../protocol/errors.ts';
 
@@ -117,6 +118,38 @@ export class RemoteSession implements RepoSession {
 
   collectGarbage(opts: GcOptions): Promise<GcReport> {
     return this.call('collectGarbage', { repackBelow: opts.repackBelow ?? 0.5 });
+  }
+
+  setUsage(setId: number): Promise<{ files: number; bytes: number }> {
+    return this.call('setUsage', { setId });
+  }
+
+  setChanges(setId: number, after: number, limit: number): Promise<ChangesPage> {
+    return this.call('setChanges', { setId, after, limit: Math.max(1, Math.min(limit, 10_000)) });
+  }
+
+  getSettings(): Promise<SettingsReport> {
+    return this.call('getSettings');
+  }
+
+  setSettings(changes: Record<string, string | null>): Promise<SettingsReport> {
+    return this.call('setSettings', { changes: { ...changes } });
+  }
+
+  setKeys(change: KeysChange): Promise<void> {
+    return this.call('setKeys', { ...change });
+  }
+
+  checkRepository(): Promise<CheckReport> {
+    return this.call('checkRepository');
+  }
+
+  packChunkIds(pack: string): Promise<Buffer[]> {
+    return this.call('packChunkIds', { pack });
+  }
+
+  chunkUsers(ids: Buffer[]): Promise<ChunkUsers> {
+    return this.call('chunkUsers', { ids: ids.slice(0, CHECK_MAX_IDS) });
   }
 
   setVersions(setId: number, after: number, limit: number): Promise<VersionsPage> {

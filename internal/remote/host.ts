@@ -18,12 +18,12 @@ import { writeBanner } from '../protocol/banner.ts';
 import type { Message } from '../protocol/codec.ts';
 import { Connection, type Limits, type RequestContext } from '../protocol/connection.ts';
 import { ConnectionError, ProtocolError } from '../protocol/errors.ts';
-import type { NamingPolicy } from '../retention/naming.ts';
+import type { RepoPolicy } from '../retention/policy.ts';
 import { ServerRepository } from '../server/repository.ts';
 import { RepositorySession } from '../server/session.ts';
 import { authRecord, checkAuthSetup, readAuthRecord, SrpVerifier, writeAuthRecord } from './auth.ts';
 import { sessionHandler, type Handler } from './serve.ts';
-import { Check } from './validate.ts';
+import { Check, checkKeySlot } from './validate.ts';
 
 /** Where log lines of the host go (tardisd passes its Logger; every method is optional). */
 export interface HostLog {
@@ -44,8 +44,10 @@ export interface HostOptions {
   requirePassword?: boolean;
   /** AllowSchemaUpgrades: open repositories with an older catalog schema and upgrade them. */
   allowSchemaUpgrades?: boolean;
-  /** Formats/Priorities/KeepDays/ForceFull. */
-  naming?: NamingPolicy;
+  /** Formats/Priorities/KeepDays/ForceFull and AutoPurge. */
+  policy?: RepoPolicy;
+  /** AllowClientOverrides: a repository's own settings (sonic setconfig) win over `policy` (default true). */
+  allowClientOverrides?: boolean;
   /** Timeout: a connection whose peer sends nothing (not even keep-alives) this long is dropped. */
   idleTimeoutMs?: number;
   /** Greeting, hello and login must be over within this time (default 60 s). */
@@ -71,7 +73,6 @@ export interface HostOptions {
 const PRE_LOGIN_FRAME = 64 << 10;
 /** Chunks larger than this cannot cross the wire (one frame holds a whole chunk). */
 export const MAX_REMOTE_CHUNK = 32 << 20;
-const MAX_KEYSLOT = 16 << 10;
 
 interface Registry {
   /** Client → the connection running its backup. */
@@ -119,19 +120,6 @@ function checkRepoConfig(v: unknown): RepoConfig {
   const aead = o.aead === 'chacha20-poly1305' || o.aead === 'aes-256-gcm' ? o.aead : c.fail('config.aead', 'is not a supported cipher');
   const compression = o.compression === 'zstd' || o.compression === 'gzip' || o.compression === 'none' ? o.compression : c.fail('config.compression', 'is not supported');
   return { version: 1, id, created: c.str(o.created, 'config.created', 64), chunker, aead, compression, encrypted: c.bool(o.encrypted, 'config.encrypted') };
-}
-
-function checkKeySlot(v: unknown): KeySlotData {
-  const c = new Check('create');
-  const o = c.obj(v, 'keySlot');
-  const keys = Object.keys(o);
-  if (keys.length > 32) c.fail('keySlot', 'has too many fields');
-  for (const k of keys) {
-    const x = o[k];
-    if (!(x === null || typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x)))) c.fail(`keySlot.${k}`, 'is not a string or number');
-  }
-  if (JSON.stringify(o).length > MAX_KEYSLOT) c.fail('keySlot', 'is too large');
-  return { ...o };
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -318,7 +306,7 @@ class ServedConnection {
     const client = checkClientName(m.client);
     this.client = client;
     const config = checkRepoConfig(m.config);
-    const keySlot = checkKeySlot(m.keySlot);
+    const keySlot = checkKeySlot(new Check('create'), m.keySlot, 'keySlot');
     const setup = checkAuthSetup(m.auth);
     if (!o.allowNewHosts) {
       this.log('info', `${this.who}: creation refused (new clients are not allowed)`);
@@ -354,7 +342,7 @@ class ServedConnection {
       repo.close();
       return;
     }
-    this.session = new RepositorySession(repo, { naming: this.host.opts.naming });
+    this.session = new RepositorySession(repo, { policy: this.host.opts.policy, allowOverrides: this.host.opts.allowClientOverrides !== false });
     this.handler = sessionHandler(this.session, {
       maxChunk: repo.config.chunker.max,
       beforeBegin: (req) => this.beforeBegin(req.force === true),

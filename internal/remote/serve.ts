@@ -28,7 +28,7 @@ export type Handler = (type: string, msg: Message, ctx?: RequestContext) => Prom
  * once the previous reply has gone out: a client that asks much and reads slowly (or not at all)
  * holds at most one such reply in the server's memory.
  */
-const HEAVY = new Set(['readChunks', 'readSnapshot', 'setVersions', 'listDir']);
+const HEAVY = new Set(['readChunks', 'readSnapshot', 'setVersions', 'listDir', 'checkRepository', 'packChunkIds', 'chunkUsers']);
 const WRITES = new Set(['beginBackup', 'sendDir', 'missingChunks', 'putChunks', 'commitFiles', 'endWalk', 'finishBackup', 'abortBackup']);
 
 class Gate {
@@ -49,7 +49,8 @@ class Gate {
 /** Request types, for the fuzz tests and the client. */
 export const SESSION_REQUESTS = [
   'info', 'beginBackup', 'sendDir', 'missingChunks', 'putChunks', 'commitFiles', 'endWalk', 'finishBackup', 'abortBackup',
-  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'updateSet', 'deleteSets', 'purge', 'collectGarbage', 'close',
+  'listSets', 'listDir', 'lookup', 'setVersions', 'readSnapshot', 'readChunks', 'updateSet', 'deleteSets', 'purge', 'collectGarbage',
+  'getSettings', 'setSettings', 'setKeys', 'setChanges', 'setUsage', 'checkRepository', 'packChunkIds', 'chunkUsers', 'close',
 ] as const;
 
 /**
@@ -100,6 +101,15 @@ export function sessionHandler(session: RepoSession, opts: ServeOptions = {}): H
     for (let n = limit; ; n = Math.ceil(n / 4)) {
       const page = await session.setVersions(setId, after, n);
       const size = page.entries.reduce((s, e) => s + 256 + e.name.length + (e.chunks?.length ?? 0) + (e.target?.length ?? 0), 0);
+      if (size <= REPLY_BUDGET || n === 1) return page;
+    }
+  }
+
+  /** A page of changes, shrunk until it fits a reply. */
+  async function setChanges(setId: number, after: number, limit: number) {
+    for (let n = limit; ; n = Math.ceil(n / 4)) {
+      const page = await session.setChanges(setId, after, n);
+      const size = page.entries.reduce((s, e) => s + 256 + e.entry.name.length + e.dir.reduce((d, p) => d + p.length + 8, 0) + (e.entry.chunks?.length ?? 0), 0);
       if (size <= REPLY_BUDGET || n === 1) return page;
     }
   }
@@ -180,6 +190,17 @@ export function sessionHandler(session: RepoSession, opts: ServeOptions = {}): H
         return session.purge(r.rule, r.dryRun);
       }
       case 'collectGarbage': return session.collectGarbage(v.gcReq(m));
+      case 'setChanges': {
+        const r = v.versionsReq(m);
+        return setChanges(r.setId, r.after, r.limit);
+      }
+      case 'setUsage': return session.setUsage(v.setReq(type, m));
+      case 'getSettings': return session.getSettings();
+      case 'setSettings': return session.setSettings(v.setSettingsReq(m));
+      case 'setKeys': return session.setKeys(v.setKeysReq(m));
+      case 'checkRepository': return session.checkRepository();
+      case 'packChunkIds': return session.packChunkIds(v.packReq(m));
+      case 'chunkUsers': return session.chunkUsers(v.idsReq(type, m));
       case 'close':
         try {
           return await session.close();

@@ -5,7 +5,9 @@
 import { ProtocolError } from '../protocol/errors.ts';
 import type { Message } from '../protocol/codec.ts';
 import type { NamedEntry } from '../model/entry.ts';
-import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest, GcOptions, PurgeRule, SetChange } from '../model/session.ts';
+import type { BeginBackupRequest, ChunkUpload, DirRequest, FileCommit, FinishRequest, GcOptions, KeySlotData, KeysChange, PurgeRule, SetChange } from '../model/session.ts';
+import { checkAuthSetup } from './auth.ts';
+import { isValidName } from '../store/index.ts';
 
 export const LIMITS = {
   /** Entries of one directory listing (the frame size bounds it further). */
@@ -32,6 +34,10 @@ export const LIMITS = {
   versionsPage: 10_000,
   /** Sets named in one request. */
   sets: 100_000,
+  /** One key slot, as JSON. */
+  keySlot: 16 << 10,
+  keySlots: 64,
+  settings: 64,
 } as const;
 
 const U32 = 2 ** 32 - 1;
@@ -257,4 +263,45 @@ export function updateSetReq(m: Message): { id: number; change: SetChange } {
     change[k] = (x[k] as unknown[]).map((t, i) => c.buf(t, `change.${k}[${i}]`, LIMITS.tag, 1));
   }
   return { id: c.int(m.id, 'id'), change };
+}
+
+/** A key slot is opaque to the server: a small map of strings and numbers. */
+export function checkKeySlot(c: Check, v: unknown, field: string): KeySlotData {
+  const o = c.obj(v, field);
+  const keys = Object.keys(o);
+  if (keys.length > 32) c.fail(field, 'has too many fields');
+  for (const k of keys) {
+    const x = o[k];
+    if (!(x === null || typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x)))) c.fail(`${field}.${k}`, 'is not a string or number');
+  }
+  if (JSON.stringify(o).length > LIMITS.keySlot) c.fail(field, 'is too large');
+  return { ...o };
+}
+
+export function setKeysReq(m: Message): KeysChange {
+  const c = new Check('setKeys');
+  const slots = c.arr(m.slots, 'slots', LIMITS.keySlots).map((s, i) => checkKeySlot(c, s, `slots[${i}]`));
+  const change: KeysChange = { slots, encrypted: c.bool(m.encrypted, 'encrypted') };
+  if (m.login !== undefined && m.login !== null) change.login = checkAuthSetup(m.login)!;
+  return change;
+}
+
+export function packReq(m: Message): string {
+  const c = new Check('packChunkIds');
+  const name = c.str(m.pack, 'pack', 128);
+  if (!isValidName('packs', name)) c.fail('pack', 'is not a pack name');
+  return name;
+}
+
+export function setSettingsReq(m: Message): Record<string, string | null> {
+  const c = new Check('setSettings');
+  const o = c.obj(m.changes, 'changes');
+  const keys = Object.keys(o);
+  if (keys.length > LIMITS.settings) c.fail('changes', `has more than ${LIMITS.settings} keys`);
+  const out: Record<string, string | null> = {};
+  for (const k of keys) {
+    if (k.length > 64) c.fail('changes', 'has a key longer than 64 characters');
+    out[k] = o[k] === null ? null : c.str(o[k], `changes.${k.slice(0, 64)}`, LIMITS.text);
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 // Finds a path of the backup in a set: each component encrypted and looked up from "/".
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT_NODE, T_DIR, type VisibleEntry } from '../model/entry.ts';
 import type { RepoSession, SetInfo } from '../model/session.ts';
@@ -66,4 +67,19 @@ export async function lastSetWith(
 
 export function absolute(p: string): string {
   return path.resolve(p);
+}
+
+/**
+ * `p` made absolute with the symlinks of its existing part resolved, as Python's realpath: a
+ * path that no longer exists (a deleted file is what one looks for in a backup) keeps its
+ * missing tail as written.
+ */
+export function realpathLoose(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return realpathSync.native(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(realpathLoose(parent), path.basename(abs));
+  }
 }

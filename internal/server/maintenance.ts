@@ -12,6 +12,7 @@ import { UsageError } from '../errors/errors.ts';
 import { PackBuilder } from '../pack/index.ts';
 import { BackupLock } from './lock.ts';
 import type { ServerRepository } from './repository.ts';
+import { writeSetRecords } from './setrecord.ts';
 import type { GcOptions, GcReport, PurgeRule } from '../model/session.ts';
 
 /** Packing parameters for gc beyond what a client may ask (tests use small packs). */
@@ -41,12 +42,17 @@ export async function purgeCandidates(repo: ServerRepository, rule: PurgeRule): 
 export async function deleteSets(repo: ServerRepository, ids: number[]): Promise<number> {
   if (ids.length === 0) return 0;
   return withLock(repo, 'delete', async () => {
-    const known = new Set((await cat.listSets(repo.db)).map((s) => s.id));
+    const sets = await cat.listSets(repo.db);
+    const known = new Set(sets.map((s) => s.id));
     const missing = ids.filter((id) => !known.has(id));
     if (missing.length) throw new UsageError(`no such set: ${missing.join(', ')}`);
     await repo.db.batch([...stmtDeleteSets(ids), stmtDeleteUnusedContents()]);
-    // Their snapshot manifests: the catalog no longer names them, so a kill before this
-    // line leaves only unreferenced files, which gc removes.
+    // Their snapshot manifests and set records, or a rebuild would bring the sets back: the
+    // catalog no longer names them, so a kill before this line leaves only unreferenced
+    // files, which gc removes.
+    const doomed = new Set(ids);
+    for (const s of sets) if (doomed.has(s.id) && s.snapshot) await repo.store.remove('snapshots', s.snapshot);
+    await writeSetRecords(repo, ids);
     return ids.length;
   });
 }

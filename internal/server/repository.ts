@@ -1,10 +1,14 @@
 // A repository as the server side sees it: the store (packs, snapshots, keys, config) plus the
 // catalog. It holds no keys: everything secret arrives sealed by the client.
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CatalogDb } from '../catalog/index.ts';
+import { CatalogDb, SCHEMA_VERSION } from '../catalog/index.ts';
+import { BackupLock } from './lock.ts';
 import { NotFoundError, TardisError } from '../errors/errors.ts';
-import type { KeySlotData, RepoConfig } from '../model/session.ts';
+import type { AuthSetup, KeySlotData, RepoConfig } from '../model/session.ts';
+import { authRecord, writeAuthRecord } from './login.ts';
 import { LocalStore } from '../store/index.ts';
 
 export class ServerRepository {
@@ -12,7 +16,7 @@ export class ServerRepository {
   readonly client: string;
   readonly store: LocalStore;
   readonly db: CatalogDb;
-  readonly config: RepoConfig;
+  config: RepoConfig;
 
   private constructor(root: string, store: LocalStore, db: CatalogDb, config: RepoConfig) {
     this.root = root;
@@ -40,10 +44,41 @@ export class ServerRepository {
 
   static async open(root: string, opts: { allowUpgrade?: boolean } = {}): Promise<ServerRepository> {
     const config = await readConfig(root);
+    // Opening would create an empty catalog: every set would vanish and gc would take every
+    // pack for garbage. The config is written after the catalog, so this is a lost catalog.
+    if (!existsSync(join(root, 'catalog.db'))) throw new TardisError(`the catalog of ${root} is missing: recreate it with \`sonic rebuild\``);
     const store = new LocalStore(root);
     await store.cleanTmp();
     const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { allowUpgrade: opts.allowUpgrade });
     return new ServerRepository(root, store, db, config);
+  }
+
+  /**
+   * Upgrades the catalog to this version's schema (`sonic upgrade`) under the backup lock, after
+   * copying it to catalog.db.schema-N, the way back should the new version misbehave.
+   */
+  static async upgrade(root: string): Promise<{ from: number; to: number; saved: string | null }> {
+    await readConfig(root);
+    const lock = await BackupLock.acquire(root, `upgrade-${randomBytes(6).toString('hex')}`);
+    try {
+      const file = join(root, 'catalog.db');
+      let from = SCHEMA_VERSION;
+      let saved: string | null = null;
+      const db = await CatalogDb.open(`file:${file}`, {
+        allowUpgrade: true,
+        beforeUpgrade: async (v) => {
+          from = v;
+          saved = `${file}.schema-${v}`;
+          await copyFile(file, saved);
+          const fh = await open(saved, 'r');
+          await fh.sync().finally(() => fh.close());
+        },
+      });
+      db.close();
+      return { from, to: SCHEMA_VERSION, saved };
+    } finally {
+      await lock.release();
+    }
   }
 
   /**
@@ -57,6 +92,26 @@ export class ServerRepository {
 
   keySlots(): Promise<KeySlotData[]> {
     return keySlotsOf(this.store);
+  }
+
+  /**
+   * Replaces every key slot (and the login, if given). Crash-safe in this order: the new slots
+   * are written first, then the config and login, and only then do the old slots go; a crash
+   * in between leaves old and new password both working, never neither.
+   */
+  async replaceKeys(slots: KeySlotData[], encrypted: boolean, login?: AuthSetup): Promise<void> {
+    const old: string[] = [];
+    for await (const name of this.store.list('keys')) old.push(name);
+    for (const slot of slots) {
+      await this.store.put('keys', `${this.config.id.slice(0, 16)}-${randomBytes(6).toString('hex')}`, Buffer.from(JSON.stringify(slot, null, 1)));
+    }
+    if (encrypted !== this.config.encrypted) {
+      const config = { ...this.config, encrypted };
+      await this.store.put('config', 'config', Buffer.from(JSON.stringify(config, null, 1) + '\n'));
+      this.config = config;
+    }
+    if (login) await writeAuthRecord(this.root, authRecord(login));
+    for (const name of old) await this.store.remove('keys', name);
   }
 
   close(): void {

@@ -3,22 +3,33 @@
 import { randomBytes } from 'node:crypto';
 import type { InStatement } from '@libsql/client';
 import * as cat from '../catalog/index.ts';
+import { chunkUsers, nodePaths } from '../catalog/check.ts';
 import { NotFoundError, TardisError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
-  GcOptions, GcReport, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, VersionsPage,
+  ChangesPage, GcOptions, GcReport, KeysChange, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, SettingsReport, VersionsPage,
 } from '../model/session.ts';
 import { collectGarbage, deleteSets, purge, purgeCandidates } from './maintenance.ts';
 import { PackBuilder } from '../pack/index.ts';
-import { autoName, DEFAULT_NAMING, type NamingPolicy } from '../retention/naming.ts';
+import { autoName } from '../retention/naming.ts';
+import { applyPolicyValues, autoPurgeRule, DEFAULT_POLICY, policyKey, policyValues, type RepoPolicy } from '../retention/policy.ts';
 import { decide, NEED_CONTENT, NEW_VERSION } from './decide.ts';
 import { BackupLock } from './lock.ts';
 import type { ServerRepository } from './repository.ts';
 import { Serial } from './serial.ts';
+import { checkRepository } from './check.ts';
+import { readStoredChunks } from './chunks.ts';
+import { syncSetRecords, writeSetRecords } from './setrecord.ts';
+import { packChunks } from '../catalog/maintenance.ts';
+import { isValidName } from '../store/index.ts';
+import { CHECK_MAX_IDS, type CheckReport, type ChunkUsers } from '../model/session.ts';
 
 export interface SessionOptions {
-  naming?: NamingPolicy;
+  /** The configured policy (tardisd's, or the client's for file:); default DEFAULT_POLICY. */
+  policy?: RepoPolicy;
+  /** Whether the repository's own settings (sonic setconfig) override `policy` (default true). */
+  allowOverrides?: boolean;
   /** Flush pending file versions once this many wait for their pack (bounds memory). */
   maxPendingFiles?: number;
   packSize?: number;
@@ -120,6 +131,8 @@ export class RepositorySession implements RepoSession {
   beginBackup(req: BeginBackupRequest): Promise<BeginBackupReply> {
     return this.serial.run(async () => {
       if (this.backup) throw new UsageError('a backup is already running in this session');
+      const policy = await this.policy();
+      if (policy.disabled) throw new UsageError(`backups of ${this.repo.client} are disabled by its setting Disabled (sonic setconfig --key Disabled --value false)`);
       const session = randomBytes(8).toString('hex');
       const lock = await BackupLock.acquire(this.repo.root, session, req.force === true);
       try {
@@ -131,7 +144,10 @@ export class RepositorySession implements RepoSession {
         const sets = await cat.listSets(this.db);
         const last = sets[sets.length - 1];
         const startTime = Date.now();
-        const fields = { startTime, clientTime: req.clientTime, session, clientVersion: req.clientVersion, full: req.full, name: req.name };
+        // ForceFull: the name this set will most likely get decides whether it is a full backup.
+        const taken = new Set(sets.filter((s) => s.completed).map((s) => s.name));
+        const full = req.full || (!req.name && autoName(new Date(startTime), (n) => taken.has(n), policy.naming).full);
+        const fields = { startTime, clientTime: req.clientTime, session, clientVersion: req.clientVersion, full, name: req.name };
         let setId: number;
         let resumed = false;
         if (last && !last.completed) {
@@ -143,7 +159,7 @@ export class RepositorySession implements RepoSession {
           setId = await cat.createSet(this.db, fields);
         }
         const [openDirs, hashes] = await Promise.all([cat.openDirNodes(this.db), cat.dirHashes(this.db)]);
-        this.backup = new Backup(setId, req, lock, startTime, openDirs, req.full ? new Map() : hashes, this.opts.packSize);
+        this.backup = new Backup(setId, { ...req, full }, lock, startTime, openDirs, full ? new Map() : hashes, this.opts.packSize);
         return { setId, name: req.name ?? null, resumed };
       } catch (err) {
         await lock.release();
@@ -339,17 +355,28 @@ export class RepositorySession implements RepoSession {
         snapshot = `${b.setId}-${randomBytes(8).toString('hex')}`;
         await this.repo.store.put('snapshots', snapshot, req.snapshot);
       }
+      const policy = await this.policy();
       const taken = new Set((await cat.listSets(this.db)).filter((s) => s.id !== b.setId).map((s) => s.name));
-      const auto = autoName(new Date(b.startTime), (n) => taken.has(n), this.opts.naming ?? DEFAULT_NAMING);
+      const auto = autoName(new Date(b.startTime), (n) => taken.has(n), policy.naming);
       const name = b.req.name ?? auto.name;
       await cat.completeSet(this.db, b.setId, {
         name, priority: auto.priority, keepDays: auto.keepDays, endTime: Date.now(), stats: req.stats ?? {},
         snapshot, snapshotChunks: checkIds(req.snapshotChunks ?? []), tags: b.req.tags, moveTags: b.req.moveTags === true,
       });
       this.backup = null;
+      // Best effort: the set is complete whatever happens here, and the next sync (or check) mends a miss.
+      await syncSetRecords(this.repo).catch(() => undefined);
       await this.db.checkpoint();
       await b.lock.release();
-      return { setId: b.setId, name, priority: auto.priority };
+      const reply: FinishReply = { setId: b.setId, name, priority: auto.priority };
+      const rule = policy.autoPurge ? autoPurgeRule({ id: b.setId, priority: auto.priority, keepDays: auto.keepDays, startTime: b.startTime }) : null;
+      if (rule) {
+        // AutoPurge (reference §6.2): what the new set makes redundant goes, with its data.
+        const purged = await purge(this.repo, rule);
+        if (purged.length) await collectGarbage(this.repo, { repackBelow: 0.5, packSize: this.opts.packSize });
+        reply.autoPurged = purged.map((p) => p.name);
+      }
+      return reply;
     });
   }
 
@@ -385,36 +412,31 @@ export class RepositorySession implements RepoSession {
     return { entries: page.entries, next: page.entries.length === n ? page.last : null };
   }
 
+  async setUsage(setId: number): Promise<{ files: number; bytes: number }> {
+    return cat.exclusiveUsage(this.db, setId);
+  }
+
+  async setChanges(setId: number, after: number, limit: number): Promise<ChangesPage> {
+    const n = Math.max(1, Math.min(Number(limit) || 1, MAX_PAGE));
+    const sets = await cat.listSets(this.db);
+    if (!sets.some((s) => s.id === setId)) throw new NotFoundError(`no set with id ${setId}`);
+    const prev = sets.filter((s) => s.id < setId).at(-1)?.id ?? null;
+    const page = await cat.setChangesPage(this.db, setId, prev, Number(after) || 0, n);
+    const dirs = await nodePaths(this.db, [...new Set(page.entries.map((e) => e.parent))]);
+    return {
+      entries: page.entries.map(({ parent, status, ...entry }) => ({ dir: dirs.get(parent) ?? [], entry, status })),
+      next: page.entries.length === n ? page.last : null,
+    };
+  }
+
   async readSnapshot(setId: number): Promise<Buffer | null> {
     const set = await cat.getSet(this.db, setId);
     if (!set?.snapshot) return null;
     return this.repo.store.get('snapshots', set.snapshot);
   }
 
-  async readChunks(ids: Buffer[]): Promise<(Buffer | null)[]> {
-    const where = await cat.chunkLocations(this.db, ids);
-    // One open per pack, not per chunk; a damaged pack is retried chunk by chunk so that only
-    // the unreadable chunks come back as null.
-    const byPack = new Map<string, number[]>();
-    ids.forEach((id, i) => {
-      const loc = where.get(id.toString('hex'));
-      if (!loc) return;
-      const list = byPack.get(loc.pack);
-      if (list) list.push(i);
-      else byPack.set(loc.pack, [i]);
-    });
-    const out: (Buffer | null)[] = ids.map(() => null);
-    await Promise.all([...byPack].map(async ([pack, idx]) => {
-      const ranges = idx.map((i) => where.get(ids[i]!.toString('hex'))!);
-      try {
-        (await this.repo.store.getRanges('packs', pack, ranges)).forEach((b, k) => (out[idx[k]!] = b));
-      } catch {
-        await Promise.all(idx.map(async (i, k) => {
-          out[i] = await this.repo.store.getRange('packs', pack, ranges[k]!.offset, ranges[k]!.length).catch(() => null);
-        }));
-      }
-    }));
-    return out;
+  readChunks(ids: Buffer[]): Promise<(Buffer | null)[]> {
+    return readStoredChunks(this.repo.store, this.db, ids);
   }
 
 
@@ -427,11 +449,14 @@ export class RepositorySession implements RepoSession {
         if (!change.name.trim() || change.name.length > 256) throw new UsageError('a set name must be 1 to 256 characters');
         if (sets.some((s) => s.name === change.name && s.id !== id)) throw new UsageError(`a set named ${change.name} already exists`);
       }
+      const holders = [id];
       for (const tag of change.addTags ?? []) {
         const holder = await cat.tagExists(this.db, tag);
         if (holder !== null && holder !== id && !change.moveTags) throw new UsageError(`the tag already names set ${holder}; use --move to move it`);
+        if (holder !== null) holders.push(holder);
       }
       await cat.updateSet(this.db, id, change);
+      await writeSetRecords(this.repo, holders).catch(() => undefined); // best effort, like finishBackup's
       return setInfo((await cat.listSets(this.db)).find((s) => s.id === id)!);
     });
   }
@@ -457,6 +482,66 @@ export class RepositorySession implements RepoSession {
       const repackBelow = Math.min(1, Math.max(0, Number(opts.repackBelow ?? 0.5)));
       return collectGarbage(this.repo, { repackBelow, packSize: this.opts.packSize });
     });
+  }
+
+  /** The configured policy with this repository's overrides, if the server allows them. */
+  private async policy(): Promise<RepoPolicy> {
+    const base = this.opts.policy ?? DEFAULT_POLICY;
+    if (this.opts.allowOverrides === false) return base;
+    return applyPolicyValues(base, await cat.policyOverrides(this.db), (k) => `the repository's setting ${k} (sonic setconfig)`);
+  }
+
+  async getSettings(): Promise<SettingsReport> {
+    const overridesAllowed = this.opts.allowOverrides !== false;
+    return {
+      effective: policyValues(await this.policy()),
+      overrides: overridesAllowed ? await cat.policyOverrides(this.db) : {},
+      overridesAllowed,
+    };
+  }
+
+  setSettings(changes: Record<string, string | null>): Promise<SettingsReport> {
+    return this.serial.run(async () => {
+      if (this.opts.allowOverrides === false) throw new UsageError('this server does not let repositories override its settings (AllowClientOverrides is off)');
+      const named: Record<string, string | null> = {};
+      for (const [k, v] of Object.entries(changes)) {
+        const key = policyKey(k);
+        if (!key) throw new UsageError(`unknown setting '${k.slice(0, 64)}' (known: Formats, Priorities, KeepDays, ForceFull, AutoPurge, Disabled)`);
+        if (v !== null && (typeof v !== 'string' || v.length > 4096)) throw new UsageError(`the value of ${key} must be text of at most 4096 characters`);
+        named[key] = v;
+      }
+      const merged = { ...(await cat.policyOverrides(this.db)), ...named };
+      for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+      // Checked as a whole: Priorities must still fit Formats once every change is in.
+      applyPolicyValues(this.opts.policy ?? DEFAULT_POLICY, merged as Record<string, string>, () => 'setconfig');
+      await cat.setPolicyOverrides(this.db, named);
+      return this.getSettings();
+    });
+  }
+
+  setKeys(change: KeysChange): Promise<void> {
+    return this.serial.run(async () => {
+      if (this.backup) throw new UsageError('cannot change the keys while this session runs a backup');
+      const lock = await BackupLock.acquire(this.repo.root, `keys-${randomBytes(6).toString('hex')}`);
+      try {
+        await this.repo.replaceKeys(change.slots, change.encrypted, change.login);
+      } finally {
+        await lock.release();
+      }
+    });
+  }
+
+  checkRepository(): Promise<CheckReport> {
+    return checkRepository(this.repo);
+  }
+
+  async packChunkIds(pack: string): Promise<Buffer[]> {
+    if (!isValidName('packs', pack)) throw new UsageError('invalid pack name');
+    return (await packChunks(this.db, pack)).map((c) => c.id);
+  }
+
+  chunkUsers(ids: Buffer[]): Promise<ChunkUsers> {
+    return chunkUsers(this.db, checkIds(ids).slice(0, CHECK_MAX_IDS));
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { runBackup } from '../backup/index.ts';
 import { createRepository } from '../connect/connect.ts';
 import { tempDir } from '../testkit/testkit.ts';
-import { readSnapshot } from './snapshot.ts';
+import { IntegrityError } from '../errors/errors.ts';
+import { loadSnapshot, openManifest, readSnapshot, sealManifest, SNAPSHOT_VERSION } from './snapshot.ts';
 
 test('each set gets a sealed snapshot of its whole tree; an unchanged tree stores no new snapshot data', async (t) => {
   const { dir, cleanup } = tempDir();
@@ -34,4 +35,32 @@ test('each set gets a sealed snapshot of its whole tree; an unchanged tree store
   assert.equal(second.stats.snapshotNew, 0, 'an unchanged tree re-uses every snapshot chunk');
   const rows2 = await readSnapshot(conn.session, conn.keyring, second.setId);
   assert.equal(rows2!.length, rows.length);
+});
+
+test('a v2 manifest carries the set as the client saw it; v1 manifests still open; a malformed one does not', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const src = path.join(dir, 'src');
+  mkdirSync(src);
+  writeFileSync(path.join(src, 'f'), 'data\n');
+  const conn = await createRepository(path.join(dir, 'repo/c'), 'pw', { scryptN: 1024 });
+  t.after(() => conn.session.close());
+  const b = await runBackup(conn.session, conn.keyring, { roots: [src], basePath: 'none', name: 'Mine', tags: ['t1', 't2'] });
+  const m = openManifest(conn.keyring, b.setId, (await conn.session.readSnapshot(b.setId))!);
+  assert.equal(m.v, SNAPSHOT_VERSION);
+  assert.equal(m.set!.name, 'Mine');
+  assert.deepEqual(m.set!.tags.map((x) => conn.keyring.decString(x)), ['t1', 't2']);
+  assert.equal(m.set!.full, false);
+  assert.equal(m.set!.stats.files, 1);
+  assert.ok(m.set!.clientTime > 0 && m.set!.stats.durationMs! >= 0);
+
+  // A manifest as older versions sealed it: no set metadata, and loadSnapshot still reads the tree.
+  const v1 = sealManifest(conn.keyring, { v: 1, setId: b.setId, versions: m.versions, size: m.size, hash: m.hash, chunks: m.chunks });
+  const old = await loadSnapshot(conn.keyring, b.setId, v1, (ids) => conn.session.readChunks(ids));
+  assert.equal(old.manifest.set, undefined);
+  assert.equal(old.versions.length, m.versions);
+
+  const bad = sealManifest(conn.keyring, { ...m, set: { ...m.set!, clientTime: 'yesterday' as unknown as number } });
+  assert.throws(() => openManifest(conn.keyring, b.setId, bad), IntegrityError);
+  assert.throws(() => openManifest(conn.keyring, b.setId + 1, v1), 'a manifest opens only as the set it was sealed for');
 });

@@ -8,11 +8,29 @@ import type { Keyring } from '../keyring/keyring.ts';
 import type { SetVersion } from '../model/entry.ts';
 import type { RepoSession } from '../model/session.ts';
 
-export const SNAPSHOT_VERSION = 1;
+/** v2 adds `set`; v1 manifests (no set metadata) are still read. */
+export const SNAPSHOT_VERSION = 2;
 const PAGE = 5000;
-const AAD = 'tardis-snapshot-v1';
+const AAD = 'tardis-snapshot-v1'; // a domain label, not the format version: v1 and v2 share it
 // Plain msgpack: no records/structured clone extensions, so decoding is data only.
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
+
+/**
+ * What the client knew of its set when it sealed the manifest (v2). The name the repository
+ * chose, the priority and later changes (lock, tags, renames) are not here: the repository
+ * side keeps those in its set records (internal/server/setrecord.ts).
+ */
+export interface ManifestSet {
+  /** The name asked for with --name, if any. */
+  name: string | null;
+  /** Encrypted tag names given with --tag. */
+  tags: Buffer[];
+  full: boolean;
+  /** When the client started the backup (ms since the epoch). */
+  clientTime: number;
+  clientVersion: string;
+  stats: Record<string, number>;
+}
 
 export interface Manifest {
   v: number;
@@ -21,6 +39,8 @@ export interface Manifest {
   size: number;
   hash: Buffer;
   chunks: Buffer[];
+  /** v2 on. */
+  set?: ManifestSet;
 }
 
 /** The set's versions as length-prefixed msgpack pages. */
@@ -58,21 +78,35 @@ export function sealManifest(keyring: Keyring, m: Manifest): Buffer {
   return keyring.seal(`${AAD}:${m.setId}`, packr.pack(m));
 }
 
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+
+/** The v2 set metadata, checked field by field (a sealed blob is authentic, not necessarily well formed). */
+function checkSet(s: unknown): s is ManifestSet {
+  if (typeof s !== 'object' || s === null) return false;
+  const m = s as Record<string, unknown>;
+  return (m.name === null || typeof m.name === 'string') && Array.isArray(m.tags) && m.tags.every((t) => t instanceof Uint8Array) &&
+    typeof m.full === 'boolean' && isNum(m.clientTime) && typeof m.clientVersion === 'string' &&
+    typeof m.stats === 'object' && m.stats !== null && Object.values(m.stats).every(isNum);
+}
+
 export function openManifest(keyring: Keyring, setId: number, blob: Buffer): Manifest {
   const m = packr.unpack(keyring.open(`${AAD}:${setId}`, blob)) as Manifest;
-  if (!m || m.v !== SNAPSHOT_VERSION || m.setId !== setId || !Array.isArray(m.chunks)) throw new IntegrityError(`snapshot of set ${setId} is malformed`);
+  const known = m && (m.v === 1 || (m.v === SNAPSHOT_VERSION && checkSet(m.set)));
+  if (!known || m.setId !== setId || !Array.isArray(m.chunks)) throw new IntegrityError(`snapshot of set ${setId} is malformed`);
+  if (m.set) m.set = { ...m.set, tags: m.set.tags.map((t) => Buffer.from(t)) };
   return m;
 }
 
-/** Reads a set's snapshot back: every version it recorded. */
-export async function readSnapshot(session: RepoSession, keyring: Keyring, setId: number): Promise<SetVersion[] | null> {
-  const blob = await session.readSnapshot(setId);
-  if (!blob) return null;
+/** Reads chunks by id: null where one is missing (RepoSession.readChunks, or a rebuild's own reader). */
+export type ChunkReader = (ids: Buffer[]) => Promise<(Buffer | null)[]>;
+
+/** Opens a sealed manifest and reads the tree it names: the manifest and every version recorded. */
+export async function loadSnapshot(keyring: Keyring, setId: number, blob: Buffer, read: ChunkReader): Promise<{ manifest: Manifest; versions: SetVersion[] }> {
   const m = openManifest(keyring, setId, blob);
   const parts: Buffer[] = [];
   for (let i = 0; i < m.chunks.length; i += 16) {
     const ids = m.chunks.slice(i, i + 16).map((c) => Buffer.from(c));
-    const blobs = await session.readChunks(ids);
+    const blobs = await read(ids);
     blobs.forEach((b, j) => {
       if (!b) throw new IntegrityError(`snapshot of set ${setId}: chunk ${ids[j]!.toString('hex').slice(0, 16)} is missing`);
       parts.push(keyring.openChunk(ids[j]!, b));
@@ -80,5 +114,20 @@ export async function readSnapshot(session: RepoSession, keyring: Keyring, setId
   }
   const data = Buffer.concat(parts);
   if (!keyring.contentHasher().update(data).digest().equals(Buffer.from(m.hash))) throw new IntegrityError(`snapshot of set ${setId} does not match its hash`);
-  return decodePages(data);
+  return { manifest: m, versions: decodePages(data) };
+}
+
+/** Reads a set's snapshot back: every version it recorded. */
+export async function readSnapshot(session: RepoSession, keyring: Keyring, setId: number): Promise<SetVersion[] | null> {
+  const blob = await session.readSnapshot(setId);
+  if (!blob) return null;
+  return (await loadSnapshot(keyring, setId, blob, (ids) => session.readChunks(ids))).versions;
+}
+
+/** Opens snapshots with the keys for a rebuild (the SnapshotOpener of internal/server/rebuild.ts). */
+export function snapshotOpener(keyring: Keyring) {
+  return async (setId: number, blob: Buffer, read: ChunkReader) => {
+    const s = await loadSnapshot(keyring, setId, blob, read);
+    return { set: s.manifest.set ?? null, chunks: s.manifest.chunks.map((c) => Buffer.from(c)), versions: s.versions };
+  };
 }

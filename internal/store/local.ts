@@ -11,7 +11,7 @@ import type { FileKind, Store } from './store.ts';
 
 const DIR_MODE = 0o700;
 const FILE_MODE = 0o600;
-const LAYOUT_DIRS = ['keys', 'packs', 'snapshots', 'locks', 'tmp'] as const;
+const LAYOUT_DIRS = ['keys', 'packs', 'snapshots', 'locks', 'sets', 'tmp'] as const;
 const FANOUT_DIR = /^[0-9a-f]{2}$/;
 
 export class LocalStore implements Store {

@@ -3,9 +3,10 @@
 
 import { UsageError } from '../errors/errors.ts';
 
-export type FileKind = 'config' | 'keys' | 'packs' | 'snapshots' | 'locks';
+// `sets`: the repository side's plain record of each set's catalog row (rebuild reads them).
+export type FileKind = 'config' | 'keys' | 'packs' | 'snapshots' | 'locks' | 'sets';
 
-export const FILE_KINDS: readonly FileKind[] = ['config', 'keys', 'packs', 'snapshots', 'locks'];
+export const FILE_KINDS: readonly FileKind[] = ['config', 'keys', 'packs', 'snapshots', 'locks', 'sets'];
 
 /** Packs and snapshots are written once; a second put of the same name must not replace them. */
 export const IMMUTABLE_KINDS: ReadonlySet<FileKind> = new Set<FileKind>(['packs', 'snapshots']);
@@ -46,6 +47,7 @@ export function isValidName(kind: FileKind, name: string): boolean {
     case 'keys':
     case 'snapshots':
     case 'locks':
+    case 'sets':
       return NAME.test(name) && !name.includes('..');
     default:
       return false;

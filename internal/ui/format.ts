@@ -85,3 +85,26 @@ export function truncateMiddle(s: string, width: number): string {
   }
   return `${head}…${tail}`;
 }
+
+const TYPE_CHAR: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', fifo: 'p', chardev: 'c', blockdev: 'b', socket: 's' };
+
+/** `ls -l`'s mode column: the type letter, then rwx triplets with setuid/setgid/sticky (s, S, t, T). */
+export function formatMode(type: string, mode: number): string {
+  const bit = (m: number, c: string) => (mode & m ? c : '-');
+  const special = (x: boolean, s: boolean, set: string) => (s ? (x ? set : set.toUpperCase()) : x ? 'x' : '-');
+  return (TYPE_CHAR[type] ?? '?') +
+    bit(0o400, 'r') + bit(0o200, 'w') + special(!!(mode & 0o100), !!(mode & 0o4000), 's') +
+    bit(0o040, 'r') + bit(0o020, 'w') + special(!!(mode & 0o010), !!(mode & 0o2000), 's') +
+    bit(0o004, 'r') + bit(0o002, 'w') + special(!!(mode & 0o001), !!(mode & 0o1000), 't');
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A modification time as `ls -l` and Tardis show it: `Nov 20 14:03` within a year of `now`, else `Nov 20, 2024`. */
+export function formatLsTime(date: Date | number, now: Date | number = Date.now()): string {
+  const d = typeof date === 'number' ? new Date(date) : date;
+  if (Number.isNaN(d.getTime())) return 'invalid date';
+  const age = Number(now) - d.getTime();
+  const day = `${MONTHS[d.getMonth()]} ${pad2(d.getDate())}`;
+  return Math.abs(age) < 365 * 86_400_000 ? `${day} ${pad2(d.getHours())}:${pad2(d.getMinutes())}` : `${day}, ${d.getFullYear()}`;
+}

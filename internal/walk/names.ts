@@ -9,7 +9,7 @@ export function joinPath(dir: Buffer, name: Buffer): Buffer {
 }
 
 /** Length of the valid UTF-8 sequence starting at `i`, or 0 if the byte there does not start one. */
-function utf8SeqLen(b: Buffer, i: number): number {
+export function utf8SeqLen(b: Buffer, i: number): number {
   const c = b[i];
   const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
   if (n === 0 || i + n > b.length) return 0;
