@@ -6,7 +6,7 @@ import * as cli from '../../internal/cli/common.ts';
 import { openRepository } from '../../internal/connect/connect.ts';
 import { IntegrityError, UsageError } from '../../internal/errors/errors.ts';
 import { SafeRoot } from '../../internal/fsutil/index.ts';
-import { T_DIR, T_FILE } from '../../internal/model/entry.ts';
+import { T_FILE } from '../../internal/model/entry.ts';
 import { components, lastSetWith, lookupPath, reducePath, Restorer, rootFound, selectSet, type ContentCheck, type Found } from '../../internal/restore/index.ts';
 import { Logger } from '../../internal/ui/index.ts';
 import { VERSION } from '../../internal/version/version.ts';
@@ -36,7 +36,7 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 cli.runMain('regenerate', async () => {
-  const { args, options: o } = cli.parse(prog, 'regenerate');
+  const { args, options: o } = cli.parse(prog, 'regenerate', { optionalNumbers: ['--reduce-path'] });
   cli.checkOptions(prog);
   if (o.help || o.version) return cli.EXIT_OK;
   const settings = cli.loadSettings(o);

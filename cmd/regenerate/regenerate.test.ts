@@ -341,15 +341,17 @@ test('--hardlinks (default) re-creates hard links among restored files; --no-har
 
 test('--reduce-path N strips leading components; bare --reduce-path strips until the rest is in the set', async () => {
   const prefixed = (p: string) => path.join('/extra/prefix', p);
-  const [n, smart, smartLast, withLast, tree] = await Promise.all([
+  const [n, smart, smartBefore, smartLast, withLast, tree] = await Promise.all([
     regen(['--reduce-path', '2', prefixed(S('text'))]),
     regen([path.join('/a/b/c', S('text')), '--reduce-path']),
+    regen(['--reduce-path', path.join('/a/b/c', S('text'))]),
     regen(['--reduce-path', '-b', 'first', path.join('/x', S('text'))]),
     regen(['-l', '--reduce-path', '2', prefixed(S('gone'))]),
     regen(['--reduce-path', '2', '-o', O('reduced'), prefixed(S('sub'))]),
   ]);
   assert.equal(n.stdout, 'version 3\n');
   assert.equal(smart.stdout, 'version 3\n');
+  assert.equal(smartBefore.stdout, 'version 3\n', 'a bare --reduce-path before the path does not take the path as N');
   assert.equal(smartLast.stdout, 'version 1\n');
   assert.equal(withLast.stdout, 'gone v2\n', '--last looks the reduced path up');
   assert.equal(tree.stdout, '');
@@ -357,7 +359,7 @@ test('--reduce-path N strips leading components; bare --reduce-path strips until
   await Promise.all([
     refused([prefixed(S('text'))], 1, /not found in set third/),
     refused(['--reduce-path', '3', prefixed(S('text'))], 1, /not found in set third/),
-    refused(['--reduce-path', 'two', S('text')], 1, /--reduce-path needs a non-negative integer, not 'two'/),
+    refused(['--reduce-path=two', S('text')], 1, /--reduce-path needs a non-negative integer, not 'two'/),
   ]);
 });
 

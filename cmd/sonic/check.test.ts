@@ -9,8 +9,8 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { BLOB_DATA, parsePackTrailer } from '../../internal/pack/index.ts';
 import { backup, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
-import { startTardisd } from '../../internal/testkit/tardisd.ts';
-import { mustRun, runTool, tempDir } from '../../internal/testkit/testkit.ts';
+import { serveTemp } from '../../internal/testkit/tardisd.ts';
+import { mustRun, runTool } from '../../internal/testkit/testkit.ts';
 
 const KiB = 1024;
 
@@ -155,14 +155,8 @@ test('--read-data-subset: 1/2 and 2/2 together read every pack once; N% reads ab
 });
 
 test('sonic check works through tardisd; sonic rebuild says it needs the repository directory', async (t) => {
-  const { dir, cleanup } = tempDir('sonic-check-remote-');
-  t.after(cleanup);
-  const basedir = path.join(dir, 'base');
-  fs.mkdirSync(basedir);
-  const sock = path.join(dir, 'sock');
-  await startTardisd(t, ['--basedir', basedir, '--local', sock, '--allow-new-hosts']);
-  const url = `unix:${sock}/client`;
-  const src = path.join(dir, 'src');
+  const { basedir, src, url: urlOf } = await serveTemp(t, 'sonic-check-remote-');
+  const url = urlOf();
   write(path.join(src, 'victim'), seededBytes(300 * KiB, 'remote-victim'));
   write(path.join(src, 'small'), 'small\n');
   const b = await backup(url, ['--create', src]);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { mustRun, runTool, tempDir } from '../../internal/testkit/testkit.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
-import { startTardisd } from '../../internal/testkit/tardisd.ts';
+import { serveTemp } from '../../internal/testkit/tardisd.ts';
 
 const packsOf = (repo: string) => fs.readdirSync(path.join(repo, 'packs'), { recursive: true }).map(String).sort();
 const withPw = (pw: string) => ({ env: { TARDIS_PASSWORD: pw } });
@@ -100,20 +100,14 @@ test('keys --extract --delete moves the keys out (the repository alone no longer
 });
 
 test('chpass through tardisd changes the login: the old password is refused at login', async (t) => {
-  const { dir, cleanup } = tempDir('sonic-chpass-remote-');
-  t.after(cleanup);
-  const basedir = path.join(dir, 'base');
-  fs.mkdirSync(basedir);
-  const src = path.join(dir, 'src');
+  const { dir, src, daemon, url } = await serveTemp(t, 'sonic-chpass-remote-');
   write(path.join(src, 'f'), 'remote\n');
-  const d = await startTardisd(t, ['--basedir', basedir, '--address', '127.0.0.1', '--port', '0', '--allow-new-hosts']);
-  const url = `tardis://127.0.0.1:${d.port}/client`;
-  await backup(url, ['--create', src]);
-  await mustRun('sonic', ['chpass', '-R', url, '--newpassword', 'remote two']);
-  const old = await runTool('sonic', ['list', '-R', url]);
+  await backup(url(), ['--create', src]);
+  await mustRun('sonic', ['chpass', '-R', url(), '--newpassword', 'remote two']);
+  const old = await runTool('sonic', ['list', '-R', url()]);
   assert.equal(old.code, 1);
   assert.match(old.stderr, /wrong password/);
-  await restore(url, ['-o', path.join(dir, 'out'), src], withPw('remote two'));
+  await restore(url(), ['-o', path.join(dir, 'out'), src], withPw('remote two'));
   await assertSameTree(src, path.join(dir, 'out'));
-  assert.equal((await d.stop()).code, 0);
+  assert.equal((await daemon.stop()).code, 0);
 });

@@ -2,11 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import { mustRun, runTool, tempDir } from '../../internal/testkit/testkit.ts';
+import { mustRun, runTool } from '../../internal/testkit/testkit.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
-import { startTardisd } from '../../internal/testkit/tardisd.ts';
+import { serveTemp } from '../../internal/testkit/tardisd.ts';
 
 const KiB = 1024;
 
@@ -79,14 +78,8 @@ test('sonic purge: by priority before the reference set, dry run first; orphans 
 });
 
 test('sonic delete and orphans work the same through tardisd', async (t) => {
-  const { dir, cleanup } = tempDir('sonic-remote-');
-  t.after(cleanup);
-  const basedir = path.join(dir, 'base');
-  fs.mkdirSync(basedir);
-  const sock = path.join(dir, 'sock');
-  await startTardisd(t, ['--basedir', basedir, '--local', sock, '--allow-new-hosts']);
-  const url = `unix:${sock}/client`;
-  const src = path.join(dir, 'src');
+  const { dir, basedir, src, url: urlOf } = await serveTemp(t, 'sonic-remote-');
+  const url = urlOf();
   await backup(url, ['--create', (write(path.join(src, 'a'), seededBytes(200 * KiB, 'remote-a')), src)]);
   write(path.join(src, 'a'), seededBytes(200 * KiB, 'remote-b'));
   const second = await backup(url, [src]);

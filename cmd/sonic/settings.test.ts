@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { mustRun, runTool, tempDir } from '../../internal/testkit/testkit.ts';
+import { mustRun, runTool } from '../../internal/testkit/testkit.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
-import { startTardisd } from '../../internal/testkit/tardisd.ts';
+import { serveTemp } from '../../internal/testkit/tardisd.ts';
 
 interface Set { id: number; name: string; priority: number; keepDays: number; full: boolean }
 const list = async (repo: string, env = {}) => JSON.parse((await mustRun('sonic', ['list', '-R', repo, '--json'], { env })).stdout) as Set[];
@@ -116,16 +116,10 @@ test('Disabled refuses backups; ForceFull makes a full backup; the config file\'
 });
 
 test('tardisd: its AutoPurge and Formats apply to its clients; AllowClientOverrides=false refuses setconfig', async (t) => {
-  const { dir, cleanup } = tempDir('sonic-policy-remote-');
-  t.after(cleanup);
-  const basedir = path.join(dir, 'base');
-  fs.mkdirSync(basedir);
-  const src = path.join(dir, 'src');
+  const config = '[Daemon]\nFormats = Srv-%Y%m%d%H%M%S\nPriorities = 5\nKeepDays = 1\nForceFull = 0\nAutoPurge = true\nAllowClientOverrides = false\n';
+  const { basedir, src, daemon: d, url: urlOf } = await serveTemp(t, 'sonic-policy-remote-', { config });
+  const url = urlOf();
   write(path.join(src, 'f'), 'remote\n');
-  const conf = path.join(dir, 'tardisd.conf');
-  fs.writeFileSync(conf, '[Daemon]\nFormats = Srv-%Y%m%d%H%M%S\nPriorities = 5\nKeepDays = 1\nForceFull = 0\nAutoPurge = true\nAllowClientOverrides = false\n');
-  const d = await startTardisd(t, ['--config', conf, '--basedir', basedir, '--address', '127.0.0.1', '--port', '0', '--allow-new-hosts']);
-  const url = `tardis://127.0.0.1:${d.port}/client`;
   await backup(url, ['--create', '--name', 'first', src]);
   const cfg = JSON.parse((await mustRun('sonic', ['getconfig', '-R', url, '--json'])).stdout) as Record<string, { value: string }>;
   assert.equal(cfg.AutoPurge!.value, 'true');

@@ -2,13 +2,13 @@
 // targets and catalog names, source files that change under the backup, and a full disk. Real
 // processes (bin/), real files, real repositories; engine modules are imported only to forge
 // damage that a user cannot produce through the commands.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BIN, createRepo, mustRun, PASSWORD, runTool, sh, tempDir } from '../../internal/testkit/testkit.ts';
+import { BIN, mustRun, PASSWORD, runTool, sh, tempDir } from '../../internal/testkit/testkit.ts';
 import { backupKilled } from '../../internal/testkit/kill.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write, type BackupJson } from '../../internal/testkit/fixtures.ts';
 import { openRepository } from '../../internal/connect/connect.ts';

@@ -1,14 +1,14 @@
 // End to end: back up real trees with bin/tardis into real repositories, restore them with
 // bin/regenerate, and compare byte for byte and by metadata. The regenerate options have
 // their own suite in cmd/regenerate/regenerate.test.ts.
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, createRepo, mustRun, PASSWORD, runTool, sh, tempDir } from '../../internal/testkit/testkit.ts';
+import { BIN, createRepo, mustRun, PASSWORD, runTool, sh } from '../../internal/testkit/testkit.ts';
 import { assertSameTree, backup, restore, seededBytes, setupRepo, write } from '../../internal/testkit/fixtures.ts';
 
 const MiB = 1 << 20;

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 import tls, { type SecureContextOptions } from 'node:tls';
 import { validateChunkerParams } from '../chunker/index.ts';
 import { LockedError, NotFoundError, TardisError, UsageError, WrongPasswordError } from '../errors/errors.ts';
-import type { KeySlotData, RepoConfig } from '../model/session.ts';
+import type { RepoConfig } from '../model/session.ts';
 import { writeBanner } from '../protocol/banner.ts';
 import type { Message } from '../protocol/codec.ts';
 import { Connection, type Limits, type RequestContext } from '../protocol/connection.ts';

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { BIN } from './testkit.ts';
+import { BIN, tempDir } from './testkit.ts';
 
 /** The environment tardisd runs with in tests: no system defaults file, no config from outside. */
 export const DAEMON_ENV: NodeJS.ProcessEnv = { ...process.env, TARDIS_DEFAULTS: '/nonexistent', TARDIS_DAEMON_CONFIG: '' };
@@ -75,4 +75,24 @@ export async function startTardisd(t: TestContext, args: string[], opts: { logFi
       return exited;
     },
   };
+}
+
+/**
+ * A temp dir with an empty BASEDIR and a tardisd serving it on a Unix socket (new clients
+ * allowed; `config` is its config file's text, `args` more options): `url(client)` reaches a
+ * client's repository.
+ */
+export async function serveTemp(t: TestContext, prefix: string, opts: { args?: string[]; config?: string } = {}): Promise<{ dir: string; basedir: string; src: string; daemon: RunningDaemon; url: (client?: string) => string }> {
+  const { dir, cleanup } = tempDir(prefix);
+  t.after(cleanup);
+  const basedir = path.join(dir, 'base');
+  fs.mkdirSync(basedir);
+  const sock = path.join(dir, 'tardisd.sock');
+  const args = [...(opts.args ?? []), '--basedir', basedir, '--local', sock, '--allow-new-hosts'];
+  if (opts.config !== undefined) {
+    fs.writeFileSync(path.join(dir, 'tardisd.conf'), opts.config);
+    args.unshift('--config', path.join(dir, 'tardisd.conf'));
+  }
+  const daemon = await startTardisd(t, args);
+  return { dir, basedir, src: path.join(dir, 'src'), daemon, url: (client = 'client') => `unix:${sock}/${client}` };
 }
