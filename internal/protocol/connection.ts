@@ -19,7 +19,7 @@ import { PROTOCOL_VERSION, VERSION } from '../version/version.ts';
 import { TardisError } from '../errors/errors.ts';
 import { decodeBody, encodeBody, type Message } from './codec.ts';
 import { ConnectionError, errorFromWire, errorToWire, ProtocolError } from './errors.ts';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, HEADER, zstdAvailable, type Frame } from './frame.ts';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameMac, HEADER, sealFrame, zstdAvailable, type Frame } from './frame.ts';
 
 /** The oldest protocol version this build still speaks. */
 export const MIN_PROTOCOL_VERSION = 1;
@@ -51,6 +51,12 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 
 /** Control messages are at most this large. */
 const MAX_CONTROL = 4096;
+
+/** The two frame MAC keys of a logged-in connection, from this end's point of view. */
+export interface FrameKeys {
+  send: Buffer;
+  recv: Buffer;
+}
 const RESERVED = new Set(['hello', 'credit', 'ping', 'ok', 'error']);
 const MAX_TYPE = 64;
 
@@ -139,6 +145,8 @@ export class Connection {
 
   private readonly stream: Duplex;
   private readonly decoder: FrameDecoder;
+  /** After the login: MACs our requests and replies (control messages stay plain). */
+  private sendMac: FrameMac | null = null;
   private readonly log: LogFn;
   private readonly features: string[];
   private handler: RequestHandler | undefined;
@@ -235,7 +243,11 @@ export class Connection {
   }
 
   /** Sends a request and resolves with its reply's value (or rejects with its error). */
-  async request(type: string, body: Message = {}): Promise<unknown> {
+  /**
+   * Sends a request and waits for its reply. `thenAuthenticate`: the keys to MAC everything after
+   * this request with (the SRP proof: the server answers it MACed already).
+   */
+  async request(type: string, body: Message = {}, opts: { thenAuthenticate?: FrameKeys } = {}): Promise<unknown> {
     if (RESERVED.has(type) || type.length > MAX_TYPE) throw new TypeError(`'${type}' is not a request type`);
     const peer = await this.ready;
     while (this.isOpen && this.pending.size >= peer.maxRequests) {
@@ -250,7 +262,22 @@ export class Connection {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { type, resolve, reject });
       this.enqueue({ buf: frame, counted: true });
+      if (opts.thenAuthenticate) this.authenticate(opts.thenAuthenticate);
     });
+  }
+
+  /**
+   * From now on, MAC what we send and require a MAC on every request and reply we receive
+   * (errors and control messages may still come plain: forging them can only end the connection).
+   */
+  authenticate(keys: FrameKeys): void {
+    this.sendMac = new FrameMac(keys.send);
+    this.decoder.mac = new FrameMac(keys.recv);
+  }
+
+  /** Whether the connection MACs its messages (after an SRP login). */
+  get authenticated(): boolean {
+    return this.sendMac !== null;
   }
 
   /**
@@ -297,6 +324,9 @@ export class Connection {
     if (typeof t !== 'string' || t.length === 0 || t.length > MAX_TYPE) throw new ProtocolError('message without a type');
     if (!isUint(id)) throw new ProtocolError(`${t} message without a valid id`);
     const control = t === 'hello' || t === 'credit' || t === 'ping';
+    if (this.decoder.mac && !f.authenticated && !control && t !== 'error') {
+      throw new ProtocolError(`a '${t.slice(0, 64)}' message without a MAC after the login: the connection was tampered with`);
+    }
     if (control) {
       if (id !== 0) throw new ProtocolError(`${t} message with id ${id} (control messages have id 0)`);
       if (f.wireBytes > MAX_CONTROL) throw new ProtocolError(`${t} message of ${f.wireBytes} bytes is too large`);
@@ -453,10 +483,12 @@ export class Connection {
   // ---- sending ----
 
   private frame(msg: Message): Buffer {
-    return encodeFrame(encodeBody(msg), this.peer?.features.includes('zstd') === true && zstdAvailable);
+    return encodeFrame(encodeBody(msg), this.peer?.features.includes('zstd') === true && zstdAvailable, this.sendMac !== null);
   }
 
+  /** Queues a request or reply (sealed here, so MACs follow the order frames go out). */
   private enqueue(o: Outgoing): void {
+    if (this.sendMac) sealFrame(o.buf, this.sendMac);
     this.queue.push(o);
     this.pump();
   }

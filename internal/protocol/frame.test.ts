@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import test from 'node:test';
 import fc from 'fast-check';
-import { COMPRESSED, encodeFrame, FrameDecoder, HEADER } from './frame.ts';
+import { COMPRESSED, encodeFrame, FrameDecoder, FrameMac, HEADER, sealFrame } from './frame.ts';
 import { ProtocolError } from './errors.ts';
 
 function splitAt(buf: Buffer, cuts: number[]): Buffer[] {
@@ -73,4 +73,28 @@ test('an empty frame and a partial header', () => {
   const got = dec.push(Buffer.from([0, 0]));
   assert.equal(got.length, 1);
   assert.equal(got[0].payload.length, 0);
+});
+
+test('MACed frames: checked in sequence; a flipped bit, a replay or a MACed frame before the login is refused', () => {
+  const key = Buffer.alloc(32, 9);
+  const send = new FrameMac(key);
+  const frames = [Buffer.from('first'), Buffer.alloc(4000, 'z'), Buffer.from('third')].map((p, i) => sealFrame(encodeFrame(p, i === 1, true), send));
+  const dec = new FrameDecoder();
+  dec.mac = new FrameMac(key);
+  const got = dec.push(Buffer.concat(frames));
+  assert.deepEqual(got.map((f) => [f.payload.length, f.authenticated]), [[5, true], [4000, true], [5, true]]);
+  assert.ok(got[1]!.wireBytes < 4000, 'compressed, then MACed');
+  // A plain frame still decodes, marked unauthenticated (the connection decides what it may be).
+  assert.equal(dec.push(encodeFrame(Buffer.from('ping')))[0]!.authenticated, false);
+
+  const fresh = () => Object.assign(new FrameDecoder(), { mac: new FrameMac(key) });
+  const flipped = Buffer.from(frames[0]!);
+  flipped[6] ^= 1;
+  assert.throws(() => fresh().push(flipped), /failed its MAC/);
+  const replay = fresh();
+  replay.push(frames[0]!);
+  assert.throws(() => replay.push(frames[0]!), /failed its MAC/, 'the sequence number moved on');
+  assert.throws(() => fresh().push(frames[1]!), /failed its MAC/, 'out of order');
+  assert.throws(() => new FrameDecoder().push(frames[0]!), /MACed frame before the login/);
+  assert.throws(() => sealFrame(encodeFrame(Buffer.from('x')), send), /no room for a MAC/);
 });

@@ -9,7 +9,7 @@
 // The scrypt salt is not the key slot's, so the verifier tells nothing about the key slot's KEK.
 // A repository created without a password (--no-password) has {method: 'none'}: it logs in
 // without proof, and only on a server that does not require passwords.
-import { randomBytes, scrypt } from 'node:crypto';
+import { createHmac, randomBytes, scrypt } from 'node:crypto';
 import srp from 'fast-srp-hap';
 import { TardisError, WrongPasswordError } from '../errors/errors.ts';
 import type { AuthSetup, ScryptParams } from '../model/session.ts';
@@ -17,6 +17,7 @@ import { SRP_GROUP, type AuthRecord } from '../server/login.ts';
 
 export { AUTH_FILE, authRecord, readAuthRecord, SRP_GROUP, writeAuthRecord, type AuthRecord } from '../server/login.ts';
 export type { AuthSetup, ScryptParams } from '../model/session.ts';
+import type { FrameKeys } from '../protocol/connection.ts';
 import { ProtocolError } from '../protocol/errors.ts';
 
 const { SRP, SrpClient, SrpServer } = srp;
@@ -68,6 +69,17 @@ export function checkAuthSetup(v: unknown): AuthSetup | null {
   return { salt: o.salt, verifier: o.verifier, kdf: checkKdf(o.kdf) };
 }
 
+/**
+ * The frame MAC keys of a logged-in connection (see internal/protocol/frame.ts), one per
+ * direction, from the SRP session key K that only the two ends of this login know.
+ */
+export function frameKeys(K: Buffer, role: 'client' | 'server'): FrameKeys {
+  const derive = (dir: string) => createHmac('sha256', K).update(`tardis-ts frames ${dir}`).digest();
+  const up = derive('client->server');
+  const down = derive('server->client');
+  return role === 'client' ? { send: up, recv: down } : { send: down, recv: up };
+}
+
 /** The server half of one SRP login. */
 export class SrpVerifier {
   readonly challenge: Challenge & { method: 'srp' };
@@ -99,6 +111,11 @@ export class SrpVerifier {
     }
     return this.server.computeM2();
   }
+
+  /** After a successful verify: this end's frame MAC keys. */
+  keys(): FrameKeys {
+    return frameKeys(this.server.computeK(), 'server');
+  }
 }
 
 /** The client half of one SRP login: the proof for a challenge, and the check of the answer. */
@@ -127,6 +144,11 @@ export class SrpProver {
       throw new ProtocolError('the server sent an invalid login challenge');
     }
     return new SrpProver(client);
+  }
+
+  /** This end's frame MAC keys (known once the proof is computed, before the server answers). */
+  keys(): FrameKeys {
+    return frameKeys(this.client.computeK(), 'client');
   }
 
   /** Checks the server's M2: only a server holding the verifier can produce it. */

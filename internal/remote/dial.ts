@@ -130,7 +130,8 @@ export async function login(conn: Connection, client: string, password: () => Pr
   if (pw === null) throw new WrongPasswordError('this repository has a password: give it with -P, --password-file or --password-prog');
   if (!conn.isOpen) throw conn.error ?? new ConnectionError('the connection closed during the login');
   const prover = await SrpProver.prove(client, pw, ch as { group: unknown; salt: unknown; B: unknown; kdf: unknown });
-  const r = await conn.request('proof', { A: prover.A, M1: prover.M1 }) as Message;
+  // The answer and everything after it is MACed with the session key (frame.ts).
+  const r = await conn.request('proof', { A: prover.A, M1: prover.M1 }, { thenAuthenticate: prover.keys() }) as Message;
   prover.check(r?.M2);
 }
 

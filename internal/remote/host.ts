@@ -289,6 +289,8 @@ class ServedConnection {
     let M2: Buffer;
     try {
       M2 = v.verify(m.A, m.M1);
+      // This answer and all that follows are MACed with the session key only the client shares.
+      this.conn.authenticate(v.keys());
     } catch (err) {
       if (err instanceof WrongPasswordError) {
         this.log('warn', `${this.who}: wrong password`);
