@@ -57,3 +57,23 @@ docs: build
 
 clean:
 	rm -rf build bin dist .tardis
+
+# Release (README "Install"): dist/ gets one self-contained executable per architecture (Node
+# single executable application: runtime + bundle + libSQL addon), a .tar.xz and a .deb of
+# each, and SHA256SUMS. Installs qemu-user-static and the arm64 cross runtime and binutils from
+# Debian if missing (apt-get). RELEASE_ARCHES=x64 builds one architecture.
+.PHONY: release release-test install
+RELEASE_ARCHES ?= x64 arm64
+release: deps
+	$(NODE) scripts/release/main.ts $(RELEASE_ARCHES)
+
+# Runs what `make release` built as a user would: env -i without node, tardisd, arm64 under
+# qemu, cross-architecture repositories, the .deb in a scratch root; the bundle under Bun and Deno.
+release-test: release
+	$(NODE) --test --test-concurrency=1 --test-timeout=900000 "scripts/release/*.test.ts"
+
+# A source install: this machine's executable (no Node needed afterwards) as PREFIX/bin/tardis
+# with a symlink per tool, docs and sample configs in PREFIX/share. DESTDIR is honoured.
+PREFIX ?= /usr/local
+install: deps
+	$(NODE) scripts/release/main.ts --install "$(DESTDIR)$(PREFIX)"
