@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tempDir } from '../testkit/testkit.ts';
@@ -37,4 +38,15 @@ test('connectOptions: --validate-certs, TARDIS_VALIDATE_CERTS, ValidateCerts and
   const local = opts({ config: cfg }, { TARDIS_REPO: `${dir}/repo/laptop` });
   assert.equal(local.policy?.autoPurge, true);
   assert.deepEqual(local.policy?.naming.formats, ['Monthly-%Y-%m', 'Weekly-%Y-%U', 'Daily-%Y-%m-%d']);
+});
+
+test('runMain: a main that can never finish (nothing left to wait on) exits 1 with a message, not 0', () => {
+  const common = new URL('./common.ts', import.meta.url).pathname;
+  const run = (body: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `import { runMain } from '${common}'; ${body}`], { encoding: 'utf8' });
+  const stuck = run("runMain('stuck', () => new Promise(() => {}));");
+  assert.equal(stuck.status, 1);
+  assert.match(stuck.stderr, /^stuck: error: internal error: the program ran out of work before it finished/);
+  const fine = run("runMain('fine', async () => 0);");
+  assert.equal(fine.status, 0, fine.stderr);
+  assert.equal(fine.stderr, '');
 });

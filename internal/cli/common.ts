@@ -240,7 +240,15 @@ export function runMain(name: string, main: (log: Logger) => Promise<number>): v
   });
   const verbose = process.argv.some((a) => /^-v+$|^--verbose$/.test(a)) || !!process.env.TARDIS_DEBUG;
   const log = new Logger({ verbosity: 0 });
-  main(log).then(
+  let settled = false;
+  // Nothing left to run while main still waits (a worker gone quiet, say): that is a failure,
+  // never a silent exit 0 with the work half done.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    log.error('internal error: the program ran out of work before it finished (nothing more was written)');
+    process.exitCode = EXIT_FAIL;
+  });
+  main(log).finally(() => (settled = true)).then(
     (code) => {
       process.exitCode = code;
     },
