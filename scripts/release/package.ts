@@ -61,9 +61,6 @@ export function debUnit(): string {
       '# Change settings in /etc/tardis/tardisd.conf; to change this unit: systemctl edit tardisd\n'],
     ['/opt/tardis/bin/tardisd', '/usr/bin/tardisd'],
     ['file:///opt/tardis/README.md', 'file:///usr/share/doc/tardis-ts/README.md'],
-    // The executable writes its libSQL addon to $CACHE_DIRECTORY once instead of to the
-    // private /tmp at every start.
-    ['RuntimeDirectoryMode=0750\n', 'RuntimeDirectoryMode=0750\nCacheDirectory=tardis\n'],
   ];
   for (const [from, to] of edits) {
     const next = unit.replace(from, to);
