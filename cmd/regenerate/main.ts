@@ -88,8 +88,12 @@ cli.runMain('regenerate', async () => {
       // One file to stdout.
       const r = restorerFor(single.setId);
       const check: ContentCheck = { bad: 0 };
-      for await (const data of r.content(single.found.entry, check)) {
-        if (!process.stdout.write(data)) await new Promise((res) => process.stdout.once('drain', res));
+      try {
+        for await (const data of r.content(single.found.entry, check)) {
+          if (!process.stdout.write(data)) await new Promise((res) => process.stdout.once('drain', res));
+        }
+      } finally {
+        await r.close();
       }
       // Already written: all that is left is to say so (--verify-action needs a file).
       if (check.bad) throw new IntegrityError(`${single.arg}: ${check.bad} damaged chunk(s); output is incomplete`);
@@ -108,11 +112,15 @@ cli.runMain('regenerate', async () => {
     }
     for (const t of targets) {
       const r = restorerFor(t.setId);
-      if (asItself) {
-        await mkdir(path.dirname(out), { recursive: true });
-        await r.restore(new SafeRoot(path.dirname(out)), [Buffer.from(path.basename(out))], t.found);
-      } else {
-        await r.restore(new SafeRoot(out), t.found.name.length ? [t.found.name] : [], t.found);
+      try {
+        if (asItself) {
+          await mkdir(path.dirname(out), { recursive: true });
+          await r.restore(new SafeRoot(path.dirname(out)), [Buffer.from(path.basename(out))], t.found);
+        } else {
+          await r.restore(new SafeRoot(out), t.found.name.length ? [t.found.name] : [], t.found);
+        }
+      } finally {
+        await r.close();
       }
       failed += r.stats.failed;
       log.info(`${t.arg}: ${r.stats.files} files, ${r.stats.dirs} dirs, ${r.stats.bytes} bytes restored`);

@@ -13,11 +13,11 @@ import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem, 
 import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
-import { eachLimit } from '../concurrency/each.ts';
+import { Inflight } from './inflight.ts';
 import { SealPool } from './sealpool.ts';
 import { Uploader } from './upload.ts';
-import { BLOB_TREE } from '../pack/index.ts';
-import { encodeSet, sealManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
+import { sealManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
+import { snapshotSet } from './snapshot.ts';
 
 export interface BackupOptions {
   roots: string[];
@@ -51,14 +51,17 @@ export interface BackupResult {
 
 const key = (p: Buffer) => p.toString('latin1');
 
-// Files read at once within a directory: enough to overlap the thread pool's syscalls.
-const READERS = 4;
+// Files being read at once, across directories: enough to keep every worker busy while the
+// main thread walks on, few enough bytes that memory stays bounded (a file's sealed chunks
+// are held until its batch is sent).
+const READERS = 64;
+const READ_BYTES = 16 << 20;
 
 export async function runBackup(session: RepoSession, keyring: Keyring, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const stats = newStats();
   const enc = new EntryEncoder(keyring);
-  const pool = new SealPool(keyring.sealKeys);
+  const pool = new SealPool(keyring.fileKeys);
   const uploader = new Uploader(session, keyring, stats, { compression: opts.compression, pool });
   const problem = (kind: string, p: Buffer | string, message: string) => {
     if (kind !== 'skipped-socket') stats.problems++;
@@ -81,6 +84,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
   });
   // Hard links already sent in this run: the later names reuse the content.
   const linked = new Map<string, Promise<{ hash: Buffer; chunks: Buffer[]; size: number } | null>>();
+  const reads = new Inflight(READERS, READ_BYTES);
   try {
     for (const pl of placements) {
       const rootNode = await sendChain(session, enc, pl.chain);
@@ -110,12 +114,14 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
           if (e.type === 'dir') dirNodes.set(key(joinPath(listing.path, e.name)), reply.nodes[i]!);
         });
         stats.filesUnchanged += listing.entries.filter((e) => e.type === 'file').length - reply.need.length;
-        await eachLimit(reply.need, READERS, async (i) => {
+        for (const i of reply.need) {
           const e = listing.entries[i]!;
           const p = joinPath(listing.path, e.name);
-          opts.onProgress?.(stats, printable(p));
-          await uploader.commit(await contentOf(p, e, wire[i]!, dir));
-        });
+          await reads.start(e.size, async () => {
+            opts.onProgress?.(stats, printable(p));
+            await uploader.commit(await contentOf(p, e, wire[i]!, dir));
+          });
+        }
         opts.onProgress?.(stats, printable(listing.path));
       }
       // Directories the walk did not enter (depth limit, other device, unreadable) are
@@ -124,20 +130,17 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
         await session.sendDir({ dir, partial: false, hash: null, entries: [] });
       }
     }
+    await reads.drain();
     await uploader.flush();
     await session.endWalk();
     // The set's tree, sealed, so the catalog can be rebuilt from the store alone.
-    const snapStats = newStats();
-    const counter = { versions: 0 };
-    const snapUploader = new Uploader(session, keyring, snapStats, { pool });
-    const snap = await snapUploader.stream(encodeSet(session, begin.setId, counter), BLOB_TREE);
-    await snapUploader.flush();
+    const snap = await snapshotSet(session, keyring, pool, begin.setId, begin.resumed);
     stats.snapshotBytes = snap.size;
-    stats.snapshotNew = snapStats.bytesNew;
+    stats.snapshotNew = snap.bytesNew;
     stats.durationMs = Date.now() - started;
     // The set's own metadata rides along, sealed, so a rebuild recovers it (see internal/snapshot).
     const manifest = sealManifest(keyring, {
-      v: SNAPSHOT_VERSION, setId: begin.setId, versions: counter.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks,
+      v: SNAPSHOT_VERSION, setId: begin.setId, versions: snap.versions, size: snap.size, hash: snap.hash, chunks: snap.chunks,
       set: { name: opts.name ?? null, tags: encTags, full: opts.full === true, clientTime: started, clientVersion: VERSION, stats: { ...stats } },
     });
     const done = await session.finishBackup({ stats: { ...stats }, snapshot: manifest, snapshotChunks: snap.chunks });
@@ -145,6 +148,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     return { setId: done.setId, name: done.name, resumed: begin.resumed, stats, autoPurged: done.autoPurged ?? [] };
   } catch (err) {
     // What already reached the repository is kept for the next run to resume from.
+    await reads.drain().catch(() => undefined);
     await uploader.flush().catch(() => undefined);
     await session.abortBackup(err instanceof Error ? err.message : String(err)).catch(() => undefined);
     throw err;

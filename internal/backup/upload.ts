@@ -1,6 +1,7 @@
 // Cuts byte streams (files, or a snapshot) into content-defined chunks and sends only the chunks
 // the repository lacks, sealed: compressed, then encrypted. Chunks and file commits of many
-// files travel in one batch, and a batch is sealed and sent while the next one is read.
+// files travel in one batch, and a batch is sealed and sent while the next one is read. Files
+// up to WORKER_MAX bytes are read, chunked and sealed whole on the pool's threads.
 import { constants as C } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { CompressAlg } from '../compress/index.ts';
@@ -11,6 +12,8 @@ import { SealPool } from './sealpool.ts';
 import type { Stats } from './stats.ts';
 
 const READ_SIZE = 1 << 20;
+// Bigger files are streamed here instead, so memory stays bounded whatever their size.
+const WORKER_MAX = 8 << 20;
 // A batch is sent once it holds this much chunk data, this many chunks or this many files.
 const BATCH_BYTES = 8 << 20;
 const BATCH_CHUNKS = 1024;
@@ -27,10 +30,13 @@ export interface UploadResult extends StreamResult {
   changed: boolean;
 }
 
+/** A chunk to send: its plaintext (sealed when the repository lacks it), or already sealed. */
 interface PendingChunk {
   id: Buffer;
   type: number;
-  data: Buffer;
+  length: number;
+  data?: Buffer;
+  blob?: Buffer;
 }
 
 async function openNoFollow(path: Buffer): Promise<FileHandle> {
@@ -43,16 +49,7 @@ async function openNoFollow(path: Buffer): Promise<FileHandle> {
   }
 }
 
-/** Reads until `buf` is full or the file ends; returns the bytes read. */
-async function readFull(fh: FileHandle, buf: Buffer): Promise<number> {
-  let got = 0;
-  while (got < buf.length) {
-    const { bytesRead } = await fh.read(buf, got, buf.length - got, null);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
-}
+const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
 export class Uploader {
   private readonly session: RepoSession;
@@ -77,7 +74,7 @@ export class Uploader {
     this.stats = stats;
     this.compression = opts.compression;
     this.ownPool = !opts.pool;
-    this.pool = opts.pool ?? new SealPool(keyring.sealKeys);
+    this.pool = opts.pool ?? new SealPool(keyring.fileKeys);
   }
 
   /** Chunks, hashes and queues a stream; returns its keyed hash and chunk ids. */
@@ -100,22 +97,21 @@ export class Uploader {
    * chunks are durable only after the file's commit has been flushed (see commit()).
    */
   async file(path: Buffer, expect: { ino: bigint; size: number; mtimeNs: bigint }, onBytes: (n: number) => void = () => undefined): Promise<UploadResult> {
+    if (expect.size <= WORKER_MAX) {
+      const r = await this.pool.read({ path, ino: expect.ino, size: expect.size, mtimeNs: expect.mtimeNs, compression: this.compression ?? this.keyring.config.compression });
+      this.stats.bytesRead += r.size;
+      onBytes(r.size);
+      const chunks: Buffer[] = [];
+      for (const c of r.chunks) await this.add({ id: buf(c.id), type: BLOB_DATA, length: c.length, blob: buf(c.blob) }, chunks);
+      return { hash: buf(r.hash), chunks, size: r.size, changed: r.changed };
+    }
     const fh = await openNoFollow(path);
     try {
       const counted = (n: number) => {
         this.stats.bytesRead += n;
         onBytes(n);
       };
-      let r: StreamResult;
-      if (expect.size < this.keyring.config.chunker.min) {
-        // Shorter than the smallest chunk: the whole file is one chunk, read in one go.
-        const buf = Buffer.allocUnsafeSlow(expect.size);
-        const got = await readFull(fh, buf);
-        counted(got);
-        r = await this.whole(got === buf.length ? buf : buf.subarray(0, got));
-      } else {
-        r = await this.stream(this.readAll(fh, counted));
-      }
+      const r = await this.stream(this.readAll(fh, counted));
       // One fstat after reading, against the walk's lstat: a different inode (replaced), size or
       // mtime means the file changed since the walk saw it, and what was read may be torn.
       const after = await fh.stat({ bigint: true });
@@ -157,18 +153,14 @@ export class Uploader {
     }
   }
 
-  private async whole(data: Buffer): Promise<StreamResult> {
-    const hash = this.keyring.contentHasher().update(data).digest(); // before the pool takes `data`
-    const chunks: Buffer[] = [];
-    if (data.length > 0) await this.queue(data, BLOB_DATA, chunks);
-    return { hash, chunks, size: data.length };
+  private queue(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
+    return this.add({ id: this.keyring.chunkId(data), type, length: data.length, data }, chunks);
   }
 
-  private async queue(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
-    const id = this.keyring.chunkId(data);
-    chunks.push(id);
-    this.pending.push({ id, type, data });
-    this.pendingBytes += data.length;
+  private async add(c: PendingChunk, chunks: Buffer[]): Promise<void> {
+    chunks.push(c.id);
+    this.pending.push(c);
+    this.pendingBytes += c.blob?.length ?? c.length;
     if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS) await this.send();
   }
 
@@ -195,9 +187,8 @@ export class Uploader {
       const missing = await this.session.missingChunks(list.map((c) => c.id));
       const uploads = await Promise.all(missing.map(async (i): Promise<ChunkUpload> => {
         const c = list[i]!;
-        const plainLength = c.data.length; // the pool may take the buffer over
-        const blob = await this.pool.seal(c.id, c.data, this.compression ?? this.keyring.config.compression);
-        this.stats.bytesNew += plainLength;
+        const blob = c.blob ?? await this.pool.seal(c.id, c.data!, this.compression ?? this.keyring.config.compression);
+        this.stats.bytesNew += c.length;
         this.stats.bytesStored += blob.length;
         this.stats.chunksNew++;
         return { id: c.id, type: c.type, blob };

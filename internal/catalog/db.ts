@@ -48,6 +48,9 @@ async function timed<T>(sql: string, run: () => Promise<T>): Promise<T> {
 export class CatalogDb {
   readonly client: Client;
   readonly url: string;
+  // synchronous=NORMAL is left set between lazy batches (a backup runs thousands of them);
+  // anything else that may write puts FULL back first.
+  #lazy = false;
 
   private constructor(client: Client, url: string) {
     this.client = client;
@@ -121,11 +124,18 @@ export class CatalogDb {
     }
   }
 
-  execute(sql: string, args: InValue[] = []): Promise<ResultSet> {
+  async execute(sql: string, args: InValue[] = []): Promise<ResultSet> {
+    await this.#durable(true);
     return timed(sql, () => this.client.execute({ sql, args }));
   }
 
-  /** Runs one statement whose single row/column is JSON and parses it. */
+  async #durable(on: boolean): Promise<void> {
+    if (this.#lazy !== on || !this.url.startsWith('file:')) return;
+    await this.client.execute(on ? 'PRAGMA synchronous=FULL' : 'PRAGMA synchronous=NORMAL');
+    this.#lazy = !on;
+  }
+
+  /** Runs one read-only statement whose single row/column is JSON and parses it. */
   async json<T>(sql: string, args: InValue[] = []): Promise<T> {
     const rs = await timed(sql, () => this.client.execute({ sql, args }));
     const v = rs.rows[0]?.[0];
@@ -139,13 +149,8 @@ export class CatalogDb {
    * commits are lazy and the commit that completes the set is durable.
    */
   async batch(stmts: InStatement[], opts: { lazy?: boolean } = {}): Promise<ResultSet[]> {
-    if (!opts.lazy || !this.url.startsWith('file:')) return this.#batch(stmts);
-    await this.client.execute('PRAGMA synchronous=NORMAL');
-    try {
-      return await this.#batch(stmts);
-    } finally {
-      await this.client.execute('PRAGMA synchronous=FULL');
-    }
+    await this.#durable(opts.lazy !== true);
+    return this.#batch(stmts);
   }
 
   async #batch(stmts: InStatement[]): Promise<ResultSet[]> {
@@ -168,6 +173,7 @@ export class CatalogDb {
    */
   async checkpoint(): Promise<void> {
     if (!this.url.startsWith('file:')) return;
+    await this.#durable(true);
     await this.client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
   }
 

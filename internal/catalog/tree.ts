@@ -1,6 +1,6 @@
 // The path tree and its versions. Rows travel as JSON arrays so that one statement handles a
 // whole directory.
-import type { InStatement } from '@libsql/client';
+import type { InStatement, InValue } from '@libsql/client';
 import type { CatalogDb } from './db.ts';
 import { hex, hexCol, unhex } from './db.ts';
 
@@ -34,6 +34,10 @@ export function metaRow(e: NamedEntry): unknown[] {
     e.ctimeS, e.ctimeNs, e.atimeS, e.atimeNs, e.ino, e.dev, e.nlink, e.rdev, hex(e.target)];
 }
 
+function openFrom(r: Row): OpenVersion {
+  return { node: r[0] as number, versionId: r[1] as number, content: r[2] as number | null, name: unhex(r[3] as string)!, ...metaFrom(r, 4) };
+}
+
 /** Open versions of every child of `dir`. */
 export async function openVersions(db: CatalogDb, dir: number): Promise<OpenVersion[]> {
   const rows = await db.json<Row[]>(
@@ -41,7 +45,30 @@ export async function openVersions(db: CatalogDb, dir: number): Promise<OpenVers
      FROM nodes n JOIN versions v ON v.node = n.id AND v.last_set IS NULL WHERE n.parent = ?`,
     [dir],
   );
-  return rows.map((r) => ({ node: r[0] as number, versionId: r[1] as number, content: r[2] as number | null, name: unhex(r[3] as string)!, ...metaFrom(r, 4) }));
+  return rows.map(openFrom);
+}
+
+/**
+ * Every child node of `dir` (keyed by lower-case hex name; names seen in earlier sets too),
+ * and the open versions among them.
+ */
+export async function dirChildren(db: CatalogDb, dir: number): Promise<{ nodes: Map<string, number>; open: OpenVersion[] }> {
+  const rows = await db.json<Row[]>(
+    `SELECT json_group_array(json_array(n.id, v.id, v.content, lower(hex(n.name)), ${META_COLS}))
+     FROM nodes n LEFT JOIN versions v ON v.node = n.id AND v.last_set IS NULL WHERE n.parent = ?`,
+    [dir],
+  );
+  return { nodes: new Map(rows.map((r) => [r[3] as string, r[0] as number])), open: rows.filter((r) => r[1] !== null).map(openFrom) };
+}
+
+/** The largest node id (0 when there is none): a backup numbers the nodes it adds itself. */
+export async function maxNodeId(db: CatalogDb): Promise<number> {
+  return (await db.json<number>('SELECT json(coalesce(max(id), 0)) FROM nodes')) ?? 0;
+}
+
+/** Whether any file content is recorded at all (a first backup has nothing to find moved files in). */
+export async function hasFileVersions(db: CatalogDb): Promise<boolean> {
+  return (await db.json<number>(`SELECT json(EXISTS (SELECT 1 FROM versions WHERE type = ${T_FILE} AND content IS NOT NULL))`)) === 1;
 }
 
 /** Node ids of every currently open directory, keyed by `${parent}/${hex name}`. */
@@ -79,18 +106,11 @@ export async function findMoved(
   return new Map(rows.filter((r) => r[1] != null).map((r) => [r[0], r[1]]));
 }
 
-export function stmtInsertNodes(parent: number, names: Buffer[]): InStatement {
+/** Inserts nodes with the ids the caller chose: [id, parent, hex name] rows. */
+export function stmtInsertNodes(rows: [number, number, string][]): InStatement {
   return {
-    sql: 'INSERT OR IGNORE INTO nodes (parent, name) SELECT ?, unhex(value) FROM json_each(?)',
-    args: [parent, JSON.stringify(names.map(hex))],
-  };
-}
-
-export function stmtSelectNodes(parent: number, names: Buffer[]): InStatement {
-  return {
-    sql: `SELECT json_group_array(json_array(hex(n.name), n.id)) FROM nodes n
-          WHERE n.parent = ? AND n.name IN (SELECT unhex(value) FROM json_each(?))`,
-    args: [parent, JSON.stringify(names.map(hex))],
+    sql: 'INSERT INTO nodes (id, parent, name) SELECT value->>0, value->>1, unhex(value->>2) FROM json_each(?)',
+    args: [JSON.stringify(rows)],
   };
 }
 
@@ -137,6 +157,34 @@ export function stmtInsertVersions(firstSet: number, rows: { parent: number; e: 
           FROM json_each(?) j JOIN nodes n ON n.parent = j.value->>21 AND n.name = unhex(j.value->>0)`,
     args: [firstSet, JSON.stringify(json)],
   };
+}
+
+const VERSION_COLS = `node, first_set, type, mode, uid, gid, user, grp, size, mtime_s, mtime_ns, ctime_s, ctime_ns,
+  atime_s, atime_ns, ino, dev, nlink, rdev, target, content`;
+const VERSION_ROW = `(${Array(20).fill('?').join(', ')}, coalesce(?, (SELECT c.id FROM contents c WHERE c.hash = ?)))`;
+// 22 values a row, well below SQLite's 32766 bound parameters.
+const ROWS_PER_INSERT = 1000;
+
+/**
+ * Inserts versions of nodes whose ids the caller knows, as bound values: taking JSON apart
+ * costs twice as much per row. `content` as in stmtInsertVersions.
+ */
+export function stmtInsertNodeVersions(firstSet: number, rows: { node: number; e: NamedEntry; content: number | Buffer | null }[]): InStatement[] {
+  const out: InStatement[] = [];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const part = rows.slice(i, i + ROWS_PER_INSERT);
+    const args: InValue[] = [];
+    for (const { node, e, content } of part) {
+      args.push(node, firstSet, e.type, e.mode, e.uid, e.gid, e.user, e.group, e.size, e.mtimeS, e.mtimeNs, e.ctimeS, e.ctimeNs,
+        e.atimeS, e.atimeNs, e.ino, e.dev, e.nlink, e.rdev, e.target, typeof content === 'number' ? content : null, Buffer.isBuffer(content) ? content : null);
+    }
+    out.push({ sql: `INSERT INTO versions (${VERSION_COLS}) VALUES ${Array(part.length).fill(VERSION_ROW).join(', ')}`, args });
+  }
+  return out;
+}
+
+export function stmtDeleteDirHashes(nodes: number[]): InStatement {
+  return { sql: 'DELETE FROM dir_listing WHERE node IN (SELECT value FROM json_each(?))', args: [JSON.stringify(nodes)] };
 }
 
 export function stmtSetDirHashes(hashes: [number, Buffer][]): InStatement {

@@ -74,3 +74,12 @@ test('NameCipher gives exactly the bytes of RFC 5297 AES-SIV as @noble implement
     }
   }), { numRuns: 200 });
 });
+
+test('encryption gives the reference AES-SIV bytes for every length, call after call', () => {
+  const key = randomBytes(64);
+  const c = new NameCipher(key);
+  for (let len = 0; len <= 300; len++) {
+    const p = randomBytes(len);
+    assert.deepEqual(c.encrypt(p), Buffer.from(aessiv(key, new TextEncoder().encode('tardis-name')).encrypt(p)), `length ${len}`);
+  }
+});

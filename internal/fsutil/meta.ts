@@ -1,7 +1,7 @@
 // Applies recorded metadata to a restored entry: owner, then mode (chown clears setuid/setgid),
 // then times with nanosecond precision. No step follows a final symlink.
 
-import { constants as C, existsSync } from 'node:fs';
+import { constants as C, existsSync, fchmodSync, fchownSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { TardisError } from '../errors/errors.ts';
 import type { EntryType } from '../walk/entry.ts';
@@ -47,21 +47,42 @@ export async function applyMetadata(path: Buffer, e: MetaEntry, opts: MetaOption
 }
 
 /** As applyMetadata, on `path` (e.g. a /proc/PID/fd/N/name path), naming `shown` in errors. */
+/** Runs one metadata step, naming `shown` and the step in its error. */
+async function stepOf(shown: Buffer, what: string, fn: () => unknown): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new TardisError(`cannot set ${what} of ${printable(shown)}: ${code}`, { cause: err });
+  }
+}
+
 export async function applyMetadataAt(path: Buffer, shown: Buffer, e: MetaEntry, opts: MetaOptions): Promise<void> {
-  const step = async (what: string, fn: () => Promise<unknown>) => {
-    try {
-      await fn();
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      throw new TardisError(`cannot set ${what} of ${printable(shown)}: ${code}`, { cause: err });
-    }
-  };
+  const step = (what: string, fn: () => unknown) => stepOf(shown, what, fn);
   if (opts.owners) {
     const { uid, gid } = ownerIds(e);
     await step('owner', () => fsp.lchown(path, uid, gid)); // lchown never follows, also for non-symlinks
   }
   if (opts.perms && e.type !== 'symlink') await step('mode', () => chmodNoFollow(path, e.mode & 0o7777));
   if (opts.times) await step('times', () => setTimes(path, e.atimeNs, e.mtimeNs));
+}
+
+/**
+ * As applyMetadataAt, on a regular file still open as `fd`: no path lookups, and the calls are
+ * quick enough to make synchronously. False when the times are left for setTimes (no
+ * in-process futimens: Node's own takes a double, not exact nanoseconds).
+ */
+export async function applyMetadataFd(fd: number, shown: Buffer, e: MetaEntry, opts: MetaOptions): Promise<boolean> {
+  if (opts.owners) {
+    const { uid, gid } = ownerIds(e);
+    await stepOf(shown, 'owner', () => fchownSync(fd, uid, gid));
+  }
+  if (opts.perms) await stepOf(shown, 'mode', () => fchmodSync(fd, e.mode & 0o7777));
+  if (!opts.times) return true;
+  const n = native();
+  if (!n) return false;
+  await stepOf(shown, 'times', () => n.futimens(fd, e.atimeNs, e.mtimeNs));
+  return true;
 }
 
 /** chmod that refuses a symlink in place of the expected entry (Linux has no lchmod). */

@@ -10,6 +10,8 @@ import { getSystemErrorName } from 'node:util';
 export interface Native {
   /** utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW): a final symlink is not followed. */
   utimens(path: Buffer, atimeNs: bigint, mtimeNs: bigint): void;
+  /** futimens(fd, times): the same on an open file. */
+  futimens(fd: number, atimeNs: bigint, mtimeNs: bigint): void;
   /** mknodat(AT_FDCWD, path, mode, dev); mode includes the file type bits. Null if libc lacks it. */
   mknod: ((path: Buffer, mode: number, dev: bigint) => void) | null;
 }
@@ -60,8 +62,9 @@ export function native(): Native | null {
   };
   const errnoLocation = fn('__errno_location', { arguments: [], return: 'pointer' });
   const utimensat = fn('utimensat', { arguments: ['i32', 'pointer', 'pointer', 'i32'], return: 'i32' });
+  const futimens = fn('futimens', { arguments: ['i32', 'pointer'], return: 'i32' });
   const mknodat = fn('mknodat', { arguments: ['i32', 'pointer', 'u32', 'u64'], return: 'i32' });
-  if (!errnoLocation || !utimensat) return null;
+  if (!errnoLocation || !utimensat || !futimens) return null;
 
   const fail = (syscall: string): never => {
     const errno = ffi.getInt32(errnoLocation());
@@ -84,6 +87,11 @@ export function native(): Native | null {
       put(0, atimeNs);
       put(16, mtimeNs);
       if (utimensat(AT_FDCWD, cString(path), times, AT_SYMLINK_NOFOLLOW) !== 0) fail('utimensat');
+    },
+    futimens(fd, atimeNs, mtimeNs) {
+      put(0, atimeNs);
+      put(16, mtimeNs);
+      if (futimens(fd, times) !== 0) fail('futimens');
     },
     mknod: mknodat
       ? (path, mode, dev) => {

@@ -17,6 +17,8 @@ export class SparseWriter {
   private readonly pending = Buffer.alloc(SPARSE_BLOCK);
   private pendingLen = 0;
   private skipped = 0;
+  /** Where the data written so far ends (holes after it are not in the file yet). */
+  private dataEnd = 0;
   private closed = false;
 
   constructor(fh: FileHandle) {
@@ -77,6 +79,7 @@ export class SparseWriter {
   }
 
   private async writeAll(buf: Buffer, at: number): Promise<void> {
+    this.dataEnd = Math.max(this.dataEnd, at + buf.length);
     let done = 0;
     while (done < buf.length) {
       const { bytesWritten } = await this.fh.write(buf, done, buf.length - done, at + done);
@@ -89,15 +92,21 @@ export class SparseWriter {
    * (default: bytes written) so trailing zeros are a hole, and closes the handle.
    */
   async close(size: number = this.pos): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
     try {
-      const tail = this.pending.subarray(0, this.pendingLen);
-      if (tail.some((b) => b !== 0)) await this.writeAll(tail, this.pos - this.pendingLen);
-      else this.skipped += tail.length;
-      await this.fh.truncate(size);
+      await this.end(size);
     } finally {
       await this.fh.close();
     }
+  }
+
+  /** As close() but leaves the handle open (for its metadata); no more writes. */
+  async end(size: number = this.pos): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const tail = this.pending.subarray(0, this.pendingLen);
+    if (tail.some((b) => b !== 0)) await this.writeAll(tail, this.pos - this.pendingLen);
+    else this.skipped += tail.length;
+    // A file written up to its end needs no truncate (one syscall per restored file).
+    if (this.dataEnd !== size) await this.fh.truncate(size);
   }
 }

@@ -13,9 +13,29 @@ export interface SealKeys {
   compression: CompressAlg;
 }
 
+/** What reading files on a worker thread needs besides: chunker and keyed-hash keys. */
+export interface FileKeys extends SealKeys {
+  idKey: Uint8Array;
+  chunkerSeed: Uint8Array;
+  chunker: RepoConfig['chunker'];
+}
+
 /** Compress-then-encrypt; the chunk id is the AAD, so a blob cannot stand in for another. */
 export function sealChunkWith(k: SealKeys, id: Buffer, plain: Uint8Array, compression: CompressAlg = k.compression): Buffer {
   return sealBlob(k.dataKey, compressBlob(plain, compression), id, k.aead);
+}
+
+/** What opening a chunk needs: a worker thread gets only this. */
+export interface OpenKeys {
+  dataKey: Uint8Array;
+  idKey: Uint8Array;
+}
+
+/** Opens a sealed chunk and checks that its plaintext has the keyed id it was asked for. */
+export function openChunkWith(k: OpenKeys, id: Buffer, blob: Uint8Array): Buffer {
+  const plain = decompressBlob(openBlob(k.dataKey, blob, id));
+  if (!chunkId(k.idKey, plain).equals(id)) throw new IntegrityError(`chunk ${id.toString('hex').slice(0, 16)} does not match its id`);
+  return plain;
 }
 
 export class Keyring {
@@ -70,15 +90,21 @@ export class Keyring {
     return { dataKey: this.keys.dataKey, aead: this.config.aead, compression: this.config.compression };
   }
 
+  get fileKeys(): FileKeys {
+    return { ...this.sealKeys, idKey: this.keys.idKey, chunkerSeed: this.keys.chunkerSeed, chunker: this.config.chunker };
+  }
+
   sealChunk(id: Buffer, plain: Uint8Array, compression?: CompressAlg): Buffer {
     return sealChunkWith(this.sealKeys, id, plain, compression);
   }
 
   /** Opens a sealed chunk and checks that its plaintext has the keyed id it was asked for. */
   openChunk(id: Buffer, blob: Uint8Array): Buffer {
-    const plain = decompressBlob(openBlob(this.keys.dataKey, blob, id));
-    if (!this.chunkId(plain).equals(id)) throw new IntegrityError(`chunk ${id.toString('hex').slice(0, 16)} does not match its id`);
-    return plain;
+    return openChunkWith(this.openKeys, id, blob);
+  }
+
+  get openKeys(): OpenKeys {
+    return { dataKey: this.keys.dataKey, idKey: this.keys.idKey };
   }
 
   seal(aad: string, plain: Uint8Array): Buffer {

@@ -5,9 +5,10 @@ import { T_BLOCKDEV, T_CHARDEV, T_DIR, T_FIFO, T_FILE, T_SYMLINK, TYPE_NAMES, ty
 import type { RepoSession } from '../model/session.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import { TardisError } from '../errors/errors.ts';
-import { SafeRoot, SparseWriter } from '../fsutil/index.ts';
+import { applyMetadataFd, SafeRoot, SparseWriter, type MetaEntry } from '../fsutil/index.ts';
 import { printable } from '../walk/index.ts';
-import { eachLimit } from '../concurrency/each.ts';
+import { Budget } from './budget.ts';
+import { ChunkSource } from './source.ts';
 
 export type OverwriteMode = 'never' | 'always' | 'newer' | 'older';
 export type VerifyAction = 'keep' | 'rename' | 'delete';
@@ -36,9 +37,13 @@ export interface RestoreStats {
   failed: number;
 }
 
-const READ_BATCH = 8;
-// Files written at once within a directory.
-const WRITERS = 4;
+// Files in flight at once, from any directories: small files are syscall-latency bound, and
+// their chunks are read in batches across files.
+const FILES = 64;
+// Plaintext bytes in flight (estimated from file sizes): what bounds the memory.
+const BYTES = 24 << 20;
+// A big file is read this many bytes of chunks at a time, one such group ahead of its writes.
+const GROUP = 4 << 20;
 
 /**
  * What content() found wrong: `bad` chunks that are missing or fail authentication (their bytes
@@ -69,7 +74,12 @@ export class Restorer {
   private readonly session: RepoSession;
   private readonly keyring: Keyring;
   private readonly opts: RestoreOptions;
-  private readonly links = new Map<string, Buffer[]>();
+  /** Per hard-link group: where its first complete copy is (null: none yet), once known. */
+  private readonly links = new Map<string, Promise<Buffer[] | null>>();
+  private readonly files = new Budget(FILES);
+  private readonly bytes = new Budget(BYTES);
+  private source: ChunkSource | null = null;
+  private readonly owners = new Map<string, string>();
 
   constructor(session: RepoSession, keyring: Keyring, opts: RestoreOptions) {
     this.session = session;
@@ -90,27 +100,34 @@ export class Restorer {
       .sort((a, b) => Buffer.compare(a.name, b.name));
   }
 
+  /** Stops the worker threads (they would not keep the process alive, but hold memory). */
+  async close(): Promise<void> {
+    await this.source?.close();
+    this.source = null;
+  }
+
   /** Streams a file's plaintext in order; verifies every chunk and the whole-file hash. */
   async *content(entry: VisibleEntry, check: ContentCheck): AsyncGenerator<Buffer> {
     const chunks = entry.chunks ?? Buffer.alloc(0);
+    const n = Math.floor(chunks.length / 32);
     const hasher = this.keyring.contentHasher();
+    // Chunks per read group: what an average chunk of this file makes GROUP bytes.
+    const per = Math.max(1, Math.floor(GROUP / Math.max(1, entry.size / Math.max(1, n))));
+    const group = (g: number) => {
+      const ids: Buffer[] = [];
+      for (let i = g * per; i < Math.min(n, (g + 1) * per); i++) ids.push(chunks.subarray(i * 32, i * 32 + 32));
+      const got = (this.source ??= new ChunkSource(this.session, this.keyring.openKeys)).get(ids);
+      for (const p of got) p.catch(() => {}); // awaited in order below, unless the restore stops first
+      return got;
+    };
     let size = 0;
-    const ids: Buffer[] = [];
-    for (let i = 0; i + 32 <= chunks.length; i += 32) ids.push(chunks.subarray(i, i + 32));
-    for (let i = 0; i < ids.length; i += READ_BATCH) {
-      const batch = ids.slice(i, i + READ_BATCH);
-      const blobs = await this.session.readChunks(batch);
-      for (let j = 0; j < batch.length; j++) {
-        const blob = blobs[j];
-        if (!blob) {
-          check.bad++;
-          continue;
-        }
-        let plain: Buffer;
-        try {
-          plain = this.keyring.openChunk(batch[j]!, blob);
-        } catch (err) {
-          if (!(err instanceof TardisError)) throw err;
+    let next = group(0);
+    for (let g = 0; g * per < n; g++) {
+      const now = next;
+      next = (g + 1) * per < n ? group(g + 1) : [];
+      for (const p of now) {
+        const plain = await p;
+        if (!plain) {
           check.bad++;
           continue;
         }
@@ -124,47 +141,82 @@ export class Restorer {
 
   /** Restores `found` as `dest` (components relative to the root). */
   async restore(root: SafeRoot, dest: Buffer[], found: Found): Promise<void> {
+    await (await this.start(root, dest, found)).done;
+  }
+
+  /**
+   * Starts restoring an entry: resolves once all of it is under way (for a directory: its whole
+   * tree), to `done`, which resolves when it is finished (a wrapper: promises do not nest). Files from many directories are in flight
+   * at once, within the budgets; a directory's metadata waits for everything in it.
+   */
+  private async start(root: SafeRoot, dest: Buffer[], found: Found): Promise<{ done: Promise<void> }> {
     const e = found.entry;
-    if (e.type === T_DIR) return this.restoreDir(root, dest, e);
+    if (e.type === T_DIR) return this.startDir(root, dest, e);
+    const weight = e.type === T_FILE ? Math.min(e.size, 2 * GROUP) : 0;
+    await this.files.take(1);
+    await this.bytes.take(weight);
+    const done = this.entry(root, dest, e).finally(() => {
+      this.files.give(1);
+      this.bytes.give(weight);
+    });
+    return { done };
+  }
+
+  private async startDir(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<{ done: Promise<void> }> {
     try {
-      if (!(await this.makeRoom(root, dest, e))) return;
-      // Where the metadata goes: a file that failed verification may be renamed or gone.
-      let at: Buffer[] | null = dest;
-      if (e.type === T_FILE) at = await this.restoreFile(root, dest, e);
-      else if (e.type === T_SYMLINK) {
-        await root.symlink(dest, this.keyring.decName(e.target!));
-        this.stats.links++;
-      } else if (e.type === T_FIFO) await root.mkfifo(dest, this.newMode('file'));
-      else if (e.type === T_CHARDEV || e.type === T_BLOCKDEV) await root.mknod(dest, e.type === T_CHARDEV ? 'chardev' : 'blockdev', e.mode, e.rdev);
-      if (at) await this.meta(root, at, e);
+      if (dest.length > 0) await root.mkdir(dest, this.newMode('dir'));
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      this.fail(shown(root, dest), err.message);
+      return { done: Promise.resolve() };
+    }
+    this.stats.dirs++;
+    const running: Promise<void>[] = [];
+    if (this.opts.recurse !== false) {
+      for (const child of await this.children(e.node)) {
+        const { done } = await this.start(root, [...dest, child.name], child);
+        done.catch(() => {}); // observed below; this keeps a failure before then from being "unhandled"
+        running.push(done);
+      }
+    }
+    const done = Promise.all(running).then(async () => {
+      if (dest.length > 0) await this.meta(root, dest, e).catch((err: Error) => this.fail(shown(root, dest), err.message));
+    });
+    return { done };
+  }
+
+  /** Restores a non-directory entry; problems are reported and counted, not thrown. */
+  private async entry(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
+    try {
+      if (e.type === T_FILE) return await this.restoreFile(root, dest, e);
+      const made = await this.create(root, dest, e, async () => {
+        if (e.type === T_SYMLINK) {
+          await root.symlink(dest, this.keyring.decName(e.target!));
+          this.stats.links++;
+        } else if (e.type === T_FIFO) await root.mkfifo(dest, this.newMode('file'));
+        else if (e.type === T_CHARDEV || e.type === T_BLOCKDEV) await root.mknod(dest, e.type === T_CHARDEV ? 'chardev' : 'blockdev', e.mode, e.rdev);
+        return true;
+      });
+      if (made) await this.meta(root, dest, e);
     } catch (err) {
       if (!(err instanceof Error) || !('code' in err || err instanceof TardisError)) throw err;
       this.fail(shown(root, dest), err.message);
     }
   }
 
-  private async restoreDir(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
+  /**
+   * Runs `make` (which creates the entry), first straight away: a target is usually new, and
+   * trying saves a lookup per entry. Where something is in the way, the overwrite policy
+   * decides; false means it stays.
+   */
+  private async create<T>(root: SafeRoot, dest: Buffer[], e: VisibleEntry, make: () => Promise<T>): Promise<T | false> {
     try {
-      if (dest.length > 0) await root.mkdir(dest, this.newMode('dir'));
+      return await make();
     } catch (err) {
-      if (!(err instanceof Error)) throw err;
-      this.fail(shown(root, dest), err.message);
-      return;
+      if ((err as { cause?: { code?: string } }).cause?.code !== 'EEXIST') throw err;
     }
-    this.stats.dirs++;
-    if (this.opts.recurse !== false) {
-      // Plain entries are written a few at a time (small files are syscall-latency bound);
-      // directories and hard-linked files go one by one, so the first name of a link group is
-      // complete before another links to it and recursion stays bounded.
-      const kids = await this.children(e.node);
-      const linked = (k: Found) => k.entry.type === T_FILE && k.entry.nlink > 1 && this.opts.hardlinks !== false;
-      const plain = kids.filter((k) => k.entry.type !== T_DIR && !linked(k));
-      await eachLimit(plain, WRITERS, (child) => this.restore(root, [...dest, child.name], child));
-      for (const child of kids) {
-        if (child.entry.type === T_DIR || linked(child)) await this.restore(root, [...dest, child.name], child);
-      }
-    }
-    if (dest.length > 0) await this.meta(root, dest, e).catch((err: Error) => this.fail(shown(root, dest), err.message));
+    if (!(await this.makeRoom(root, dest, e))) return false;
+    return make();
   }
 
   /** Applies the overwrite policy to an existing target; false means "leave it alone". */
@@ -192,35 +244,63 @@ export class Restorer {
     return kind === 'dir' ? 0o700 : 0o600;
   }
 
-  /** Writes the file; returns where it now is (null: deleted after failing verification). */
-  private async restoreFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<Buffer[] | null> {
-    const linkKey = this.opts.hardlinks !== false && e.nlink > 1 ? `${e.dev}:${e.ino}` : null;
-    const first = linkKey ? this.links.get(linkKey) : undefined;
-    if (first) {
-      await root.link(first, dest);
-      this.stats.links++;
-      return dest;
+  /** Writes a file (or links it to the first of its hard-link group) with its metadata. */
+  private async restoreFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
+    if (this.opts.hardlinks === false || e.nlink <= 1) {
+      await this.writeFile(root, dest, e);
+      return;
     }
-    const fh = await root.openForWrite(dest, this.newMode('file'));
+    // Each name of a group waits for the one before: the first complete copy is linked to.
+    const key = `${e.dev}:${e.ino}`;
+    const before = this.links.get(key);
+    let first: Buffer[] | null = null;
+    const done = (before ?? Promise.resolve(null)).then((d) => (first = d));
+    let settle!: (d: Buffer[] | null) => void;
+    this.links.set(key, new Promise((resolve) => (settle = resolve)));
+    try {
+      await done;
+      if (!first) {
+        first = await this.writeFile(root, dest, e);
+        return;
+      }
+      const from = first;
+      if (await this.create(root, dest, e, () => root.link(from, dest).then(() => true))) this.stats.links++;
+    } finally {
+      settle(first);
+    }
+  }
+
+  /** Writes the file and its metadata; returns where it is if it verified (else null). */
+  private async writeFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<Buffer[] | null> {
+    const fh = await this.create(root, dest, e, () => root.openForWrite(dest, this.newMode('file')));
+    if (!fh) return null;
     const writer = new SparseWriter(fh);
     const check: ContentCheck = { bad: 0 };
     let size = 0;
+    let timesLater = false;
+    let failed = false;
     try {
       for await (const data of this.content(e, check)) {
         await writer.write(data);
         size += data.length;
       }
+      await writer.end(size);
+      failed = check.bad > 0 || check.mismatch === true;
+      // A file that is to be deleted gets no metadata; one kept or renamed keeps its own.
+      if (!failed || this.opts.verifyAction !== 'delete') {
+        timesLater = !(await applyMetadataFd(fh.fd, root.resolve(dest), this.metaEntry(e), this.metaOpts()));
+      }
     } finally {
-      await writer.close(size);
+      await fh.close();
     }
     this.stats.bytes += size;
     this.opts.onFile?.(printable(root.resolve(dest)), size);
-    if (check.bad || check.mismatch) {
-      return this.verifyFailed(root, dest, check.bad ? `${check.bad} damaged chunk(s), ${e.size - size} of ${e.size} bytes missing` : 'content does not match its checksum');
-    }
-    this.stats.files++;
-    if (linkKey) this.links.set(linkKey, dest);
-    return dest;
+    let at: Buffer[] | null = dest;
+    if (failed) {
+      at = await this.verifyFailed(root, dest, check.bad ? `${check.bad} damaged chunk(s), ${e.size - size} of ${e.size} bytes missing` : 'content does not match its checksum');
+    } else this.stats.files++;
+    if (at && timesLater) await root.applyMetadata(at, this.metaEntry(e), { perms: false, owners: false, times: true });
+    return failed ? null : at;
   }
 
   /**
@@ -245,15 +325,30 @@ export class Restorer {
     return dest;
   }
 
-  private async meta(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
-    await root.applyMetadata(dest, {
+  private metaEntry(e: VisibleEntry): MetaEntry {
+    return {
       type: TYPE_NAMES[e.type] ?? 'file',
       mode: e.mode, uid: e.uid, gid: e.gid,
-      user: this.keyring.decString(e.user), group: this.keyring.decString(e.group),
+      user: this.owner(e.user), group: this.owner(e.group),
       mtimeNs: BigInt(e.mtimeS) * 1_000_000_000n + BigInt(e.mtimeNs),
       atimeNs: BigInt(e.atimeS) * 1_000_000_000n + BigInt(e.atimeNs),
-    }, { perms: this.opts.setPerms !== false, times: this.opts.setTimes !== false, owners: this.opts.setOwners !== false });
+    };
+  }
+
+  /** An owner's name; decrypted once per name (names are encrypted deterministically). */
+  private owner(enc: Buffer | null): string | null {
+    if (enc === null) return null;
+    const k = enc.toString('latin1');
+    let name = this.owners.get(k);
+    if (name === undefined) this.owners.set(k, (name = this.keyring.decString(enc)!));
+    return name;
+  }
+
+  private metaOpts() {
+    return { perms: this.opts.setPerms !== false, times: this.opts.setTimes !== false, owners: this.opts.setOwners !== false };
+  }
+
+  private async meta(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<void> {
+    await root.applyMetadata(dest, this.metaEntry(e), this.metaOpts());
   }
 }
-
-

@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import type { InStatement } from '@libsql/client';
 import * as cat from '../catalog/index.ts';
 import { chunkUsers, nodePaths } from '../catalog/check.ts';
-import { NotFoundError, TardisError, UsageError } from '../errors/errors.ts';
+import { NotFoundError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
+import type { OpenVersion } from '../catalog/index.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
   ChangesPage, GcOptions, GcReport, KeysChange, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, SettingsReport, VersionsPage,
@@ -45,6 +46,40 @@ interface PendingDir {
   waiting: number;
 }
 
+/**
+ * Catalog writes of directory listings not yet committed: they ride in the next transaction
+ * (a pack's, or when this grows large), so a tree of new directories costs a few transactions
+ * instead of one per directory. Reads of the catalog during the walk happen only after these
+ * are written.
+ */
+class DirWrites {
+  nodes: [number, number, string][] = [];
+  closeTrees: number[] = [];
+  closeNodes: number[] = [];
+  versions: { node: number; e: NamedEntry; content: number | null }[] = [];
+  unlisted: number[] = [];
+  hashes: [number, Buffer][] = [];
+
+  get size(): number {
+    return this.nodes.length + this.versions.length + this.closeTrees.length + this.closeNodes.length;
+  }
+
+  /** The statements, in the order one directory's writes must run. */
+  statements(b: { setId: number; lastSet: number }): InStatement[] {
+    return [
+      ...(this.nodes.length ? [cat.stmtInsertNodes(this.nodes)] : []),
+      ...(this.closeTrees.length ? cat.stmtCloseSubtrees(this.closeTrees, b.lastSet) : []),
+      ...(this.closeNodes.length ? [cat.stmtCloseNodes(this.closeNodes, b.lastSet)] : []),
+      ...cat.stmtInsertNodeVersions(b.setId, this.versions),
+      ...(this.unlisted.length ? [cat.stmtDeleteDirHashes(this.unlisted)] : []),
+      ...(this.hashes.length ? [cat.stmtSetDirHashes(this.hashes)] : []),
+    ];
+  }
+}
+
+/** Pending directory writes are committed on their own once they hold this many rows. */
+const MAX_DIR_ROWS = 20_000;
+
 /** State of the backup a session is running. */
 class Backup {
   readonly setId: number;
@@ -58,22 +93,44 @@ class Backup {
   pendingDirs = new Map<number, PendingDir>();
   readyHashes: [number, Buffer][] = [];
   partialSeen = new Map<number, Set<string>>();
-  /** A flush failed: what is pending may name chunks of a pack that was never written. */
-  broken = false;
+  dirWrites = new DirWrites();
+  /** Node ids from here on were added by this run (the backup lock keeps other writers out). */
+  readonly freshFrom: number;
+  nextNode: number;
+  /** Directories listed in this run: a second listing must read what the first one wrote. */
+  listed = new Set<number>();
+  /** Node ids of the entries whose content was asked for, by `${dir}/${hex name}`, until committed. */
+  needNodes = new Map<string, number>();
+  /** Directories this run created and listed once: their names have no open versions to close. */
+  freshDirs = new Set<number>();
+  /** The catalog records file content: moved and hard-linked files can be found in it. */
+  readonly hasFiles: boolean;
+  /** The pack being stored in the background, until the catalog batch that waits for it ran. */
+  storing: PackBuilder | null = null;
+  writing: Promise<void> = Promise.resolve();
+  /** Why a repository write failed: what is pending may name chunks of a pack never written. */
+  failure: unknown = undefined;
 
-  constructor(setId: number, req: BeginBackupRequest, lock: BackupLock, startTime: number, openDirs: Map<string, number>, hashes: Map<number, string>, packSize?: number) {
+  constructor(setId: number, req: BeginBackupRequest, lock: BackupLock, startTime: number, catalog: { openDirs: Map<string, number>; hashes: Map<number, string>; maxNode: number; hasFiles: boolean }, packSize?: number) {
     this.setId = setId;
     this.req = req;
     this.lock = lock;
     this.startTime = startTime;
-    this.openDirs = openDirs;
-    this.hashes = hashes;
+    this.openDirs = catalog.openDirs;
+    this.hashes = catalog.hashes;
+    this.freshFrom = this.nextNode = catalog.maxNode + 1;
+    this.hasFiles = catalog.hasFiles;
     this.builder = new PackBuilder(packSize);
   }
 
   /** Closed versions end in the set before this one. */
   get lastSet(): number {
     return this.setId - 1;
+  }
+
+  /** A chunk this run sent that is not in the catalog yet. */
+  holds(id: Buffer): boolean {
+    return this.builder.has(id) || (this.storing?.has(id) ?? false);
   }
 }
 
@@ -120,7 +177,8 @@ export class RepositorySession implements RepoSession {
 
   private active(): Backup {
     if (!this.backup) throw new UsageError('no backup in progress in this session');
-    if (this.backup.broken) throw new TardisError('the backup cannot go on after a failed repository write');
+    // The backup cannot go on after a failed repository write: its error (disk full…) says why.
+    if (this.backup.failure !== undefined) throw this.backup.failure;
     return this.backup;
   }
 
@@ -158,8 +216,10 @@ export class RepositorySession implements RepoSession {
         } else {
           setId = await cat.createSet(this.db, fields);
         }
-        const [openDirs, hashes] = await Promise.all([cat.openDirNodes(this.db), cat.dirHashes(this.db)]);
-        this.backup = new Backup(setId, { ...req, full }, lock, startTime, openDirs, full ? new Map() : hashes, this.opts.packSize);
+        const [openDirs, hashes, maxNode, hasFiles] = await Promise.all([
+          cat.openDirNodes(this.db), cat.dirHashes(this.db), cat.maxNodeId(this.db), cat.hasFileVersions(this.db),
+        ]);
+        this.backup = new Backup(setId, { ...req, full }, lock, startTime, { openDirs, hashes: full ? new Map() : hashes, maxNode, hasFiles }, this.opts.packSize);
         return { setId, name: req.name ?? null, resumed };
       } catch (err) {
         await lock.release();
@@ -190,10 +250,28 @@ export class RepositorySession implements RepoSession {
 
   private async applyDir(b: Backup, req: DirRequest, names: string[]): Promise<DirReply> {
     const dir = req.dir;
-    const open = new Map((await cat.openVersions(this.db, dir)).map((o) => [o.name.toString('hex'), o]));
-    const inserts: { parent: number; e: NamedEntry; content: number | null }[] = [];
-    const closeNodes: number[] = [];
-    const closeTrees: number[] = [];
+    // A directory this run created has no children in the catalog yet: nothing to read.
+    const fresh = dir >= b.freshFrom && !b.listed.has(dir);
+    b.listed.add(dir);
+    let known = new Map<string, number>();
+    let open = new Map<string, OpenVersion>();
+    if (!fresh) {
+      await this.settle(b);
+      const children = await cat.dirChildren(this.db, dir);
+      known = children.nodes;
+      open = new Map(children.open.map((o) => [o.name.toString('hex'), o]));
+    }
+    if (fresh) b.freshDirs.add(dir);
+    else b.freshDirs.delete(dir);
+    const w = b.dirWrites;
+    const nodes = names.map((n) => {
+      let id = known.get(n);
+      if (id === undefined) {
+        id = b.nextNode++;
+        w.nodes.push([id, dir, n]);
+      }
+      return id;
+    });
     const needIdx: number[] = [];
     req.entries.forEach((e, i) => {
       const o = open.get(names[i]!);
@@ -201,53 +279,44 @@ export class RepositorySession implements RepoSession {
       if (d === NEED_CONTENT) {
         needIdx.push(i);
       } else if (d === NEW_VERSION) {
-        if (o) (o.type === T_DIR && e.type !== T_DIR ? closeTrees : closeNodes).push(o.node);
-        inserts.push({ parent: dir, e, content: e.type === 0 ? o!.content : null });
+        if (o) (o.type === T_DIR && e.type !== T_DIR ? w.closeTrees : w.closeNodes).push(o.node);
+        w.versions.push({ node: nodes[i]!, e, content: e.type === 0 ? o!.content : null });
       }
     });
     // A file that moved or is a hard link of one already stored needs no reading.
-    const moved = b.req.full ? new Map<number, number>() : await cat.findMoved(
+    const moved = b.req.full || !b.hasFiles ? new Map<number, number>() : await cat.findMoved(
       this.db,
       needIdx.map((i) => ({ i, ...req.entries[i]! })),
       b.lastSet,
     );
     const need = needIdx.filter((i) => {
       const content = moved.get(i);
-      if (content === undefined) return true;
+      if (content === undefined) {
+        b.needNodes.set(`${dir}/${names[i]}`, nodes[i]!);
+        return true;
+      }
       const o = open.get(names[i]!);
-      if (o) (o.type === T_DIR ? closeTrees : closeNodes).push(o.node);
-      inserts.push({ parent: dir, e: req.entries[i]!, content });
+      if (o) (o.type === T_DIR ? w.closeTrees : w.closeNodes).push(o.node);
+      w.versions.push({ node: nodes[i]!, e: req.entries[i]!, content });
       return false;
     });
     if (!req.partial) {
       const listed = new Set(names);
-      for (const [n, o] of open) if (!listed.has(n)) closeTrees.push(o.node);
-    }
-    const stmts: InStatement[] = [
-      cat.stmtInsertNodes(dir, req.entries.map((e) => e.name)),
-      ...(closeTrees.length ? cat.stmtCloseSubtrees(closeTrees, b.lastSet) : []),
-      ...(closeNodes.length ? [cat.stmtCloseNodes(closeNodes, b.lastSet)] : []),
-      ...(inserts.length ? [cat.stmtInsertVersions(b.setId, inserts)] : []),
-    ];
-    if (!req.partial) {
-      stmts.push({ sql: 'DELETE FROM dir_listing WHERE node = ?', args: [dir] });
+      for (const [n, o] of open) if (!listed.has(n)) w.closeTrees.push(o.node);
+      w.unlisted.push(dir);
       b.hashes.delete(dir);
       if (req.hash && need.length === 0) {
-        stmts.push(cat.stmtSetDirHashes([[dir, req.hash]]));
+        w.hashes.push([dir, req.hash]);
         b.hashes.set(dir, req.hash.toString('hex'));
       } else if (req.hash) {
         b.pendingDirs.set(dir, { hash: req.hash, waiting: need.length });
       }
     }
-    stmts.push(cat.stmtSelectNodes(dir, req.entries.map((e) => e.name)));
-    const results = await this.db.batch(stmts, { lazy: true });
-    const nodeRows = JSON.parse(String(results[results.length - 1]!.rows[0]![0] ?? '[]')) as [string, number][];
-    const nodeOf = new Map(nodeRows.map(([n, id]) => [n.toLowerCase(), id]));
-    const nodes = names.map((n) => nodeOf.get(n) ?? 0);
     for (const o of open.values()) if (o.type === T_DIR) b.openDirs.delete(`${dir}/${o.name.toString('hex')}`);
     req.entries.forEach((e, i) => {
       if (e.type === T_DIR) b.openDirs.set(`${dir}/${names[i]}`, nodes[i]!);
     });
+    if (w.size >= MAX_DIR_ROWS) await this.settle(b);
     return { unchanged: false, nodes, need };
   }
 
@@ -255,7 +324,7 @@ export class RepositorySession implements RepoSession {
     return this.serial.run(async () => {
       const b = this.backup;
       const missing = await cat.missingChunks(this.db, ids);
-      return b ? missing.filter((i) => !b.builder.has(ids[i]!)) : missing;
+      return b ? missing.filter((i) => !b.holds(ids[i]!)) : missing;
     });
   }
 
@@ -264,9 +333,9 @@ export class RepositorySession implements RepoSession {
       const b = this.active();
       for (const c of chunks) {
         if (!Buffer.isBuffer(c.id) || c.id.length !== 32 || !Buffer.isBuffer(c.blob)) throw new UsageError('malformed chunk upload');
-        if (b.builder.has(c.id)) continue;
+        if (b.holds(c.id)) continue;
         b.builder.add(c.id, c.type, c.blob);
-        if (b.builder.isFull()) await this.flush(b);
+        if (b.builder.isFull()) await this.guard(b, () => this.rotate(b));
       }
     });
   }
@@ -275,7 +344,7 @@ export class RepositorySession implements RepoSession {
     return this.serial.run(async () => {
       const b = this.active();
       const ids = files.flatMap((f) => (f.hash ? f.chunks : []));
-      const missing = (await cat.missingChunks(this.db, ids)).filter((i) => !b.builder.has(ids[i]!));
+      const missing = (await cat.missingChunks(this.db, ids)).filter((i) => !b.holds(ids[i]!));
       if (missing.length) throw new UsageError(`file commit refers to ${missing.length} chunk(s) the repository does not have`);
       for (const f of files) {
         b.commits.push(f);
@@ -292,44 +361,88 @@ export class RepositorySession implements RepoSession {
           b.readyHashes.push([f.dir, p.hash]);
         }
       }
-      if (b.commits.length >= (this.opts.maxPendingFiles ?? 2000)) await this.flush(b);
+      if (b.commits.length >= (this.opts.maxPendingFiles ?? 2000)) await this.guard(b, () => this.rotate(b));
     });
   }
 
-  /** Makes the open pack durable, then records the file versions that waited for it. */
-  private async flush(b: Backup): Promise<void> {
+  /** Makes everything sent so far durable and recorded. */
+  private flush(b: Backup): Promise<void> {
+    return this.guard(b, async () => {
+      await this.rotate(b);
+      await b.writing;
+    });
+  }
+
+  /** Records the pending directory listings (and waits for the pack being stored): reads see all. */
+  private settle(b: Backup): Promise<void> {
+    return this.guard(b, async () => {
+      await b.writing;
+      const stmts = b.dirWrites.statements(b);
+      b.dirWrites = new DirWrites();
+      if (stmts.length) await this.db.batch(stmts, { lazy: true });
+    });
+  }
+
+  private async guard(b: Backup, fn: () => Promise<void>): Promise<void> {
     try {
-      await this.write(b);
+      await fn();
     } catch (err) {
       // Nothing more may be recorded for this backup: a commit accepted earlier could refer
       // to chunks of the pack that failed, and would then name content the repository lacks.
-      b.broken = true;
+      b.failure ??= err;
       throw err;
     }
   }
 
-  private async write(b: Backup): Promise<void> {
-    const stmts: InStatement[] = [];
-    if (b.builder.count > 0) {
-      const pack = b.builder.finish();
-      b.builder = new PackBuilder(this.opts.packSize);
-      await this.repo.store.put('packs', pack.name, pack.data);
-      stmts.push(...cat.stmtInsertPack({ name: pack.name, size: pack.data.length, entries: pack.entries }));
-    }
+  /**
+   * Starts storing the open pack; the file versions that wait for it (and the listings before
+   * them) are recorded once it is durable, while the session takes the next chunks. One pack
+   * at a time is in the background.
+   */
+  private async rotate(b: Backup): Promise<void> {
+    await b.writing;
+    const stmts: InStatement[] = b.dirWrites.statements(b);
+    b.dirWrites = new DirWrites();
+    const builder = b.builder.count > 0 ? b.builder : null;
+    const pack = builder?.finish();
+    if (builder) b.builder = new PackBuilder(this.opts.packSize);
     const commits = b.commits;
     b.commits = [];
     if (commits.length) {
       const stored = commits.filter((c) => c.hash);
       stmts.push(cat.stmtInsertContents(stored.map((c) => ({ hash: c.hash!, size: c.entry.size, chunks: c.chunks }))));
-      stmts.push(cat.stmtCloseNamed(commits.map((c) => ({ parent: c.dir, name: c.entry.name })), b.lastSet));
-      stmts.push(cat.stmtInsertVersions(b.setId, stored.map((c) => ({ parent: c.dir, e: c.entry, content: c.hash! }))));
+      const reopened = commits.filter((c) => !b.freshDirs.has(c.dir));
+      if (reopened.length) stmts.push(cat.stmtCloseNamed(reopened.map((c) => ({ parent: c.dir, name: c.entry.name })), b.lastSet));
+      // Versions of entries this session asked for go by node id; any other name by lookup.
+      const byNode: { node: number; e: NamedEntry; content: Buffer }[] = [];
+      const byName: { parent: number; e: NamedEntry; content: Buffer }[] = [];
+      for (const c of commits) {
+        const k = `${c.dir}/${c.entry.name.toString('hex')}`;
+        const node = b.needNodes.get(k);
+        b.needNodes.delete(k);
+        if (!c.hash) continue;
+        if (node === undefined) byName.push({ parent: c.dir, e: c.entry, content: c.hash });
+        else byNode.push({ node, e: c.entry, content: c.hash });
+      }
+      stmts.push(...cat.stmtInsertNodeVersions(b.setId, byNode));
+      if (byName.length) stmts.push(cat.stmtInsertVersions(b.setId, byName));
     }
     if (b.readyHashes.length) {
       stmts.push(cat.stmtSetDirHashes(b.readyHashes));
       for (const [n, h] of b.readyHashes) b.hashes.set(n, h.toString('hex'));
       b.readyHashes = [];
     }
-    if (stmts.length) await this.db.batch(stmts, { lazy: true });
+    b.storing = builder;
+    const put = pack ? this.repo.store.put('packs', pack.name, pack.data) : Promise.resolve();
+    b.writing = (async () => {
+      await put;
+      if (pack) stmts.unshift(...cat.stmtInsertPack({ name: pack.name, size: pack.data.length, entries: pack.entries }));
+      if (stmts.length) await this.db.batch(stmts, { lazy: true });
+      b.storing = null;
+    })();
+    b.writing.catch((err: unknown) => {
+      b.failure ??= err;
+    });
   }
 
   endWalk(): Promise<void> {
@@ -386,7 +499,8 @@ export class RepositorySession implements RepoSession {
       if (!b) return;
       this.backup = null;
       try {
-        if (!b.broken) await this.flush(b); // what was sent is kept for the next run
+        await b.writing.catch(() => undefined);
+        if (b.failure === undefined) await this.flush(b); // what was sent is kept for the next run
         await cat.failSet(this.db, b.setId, reason, {});
       } finally {
         await b.lock.release();

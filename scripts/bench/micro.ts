@@ -183,12 +183,13 @@ export async function runMicro(ds: Dataset, sampleBytes: number, seed: string, t
     let batch: ReturnType<typeof stmtInsertNodes>[] = [];
     let pending = 0;
     let rows = 0;
+    let nextNode = 2_000_000;
     for (const d of encoded) {
       const parent = 1_000_000 + d.dir;
       const files = d.rows.filter((e) => e.type === 0);
       const contents = files.map((e) => ({ hash: createHash('sha256').update(e.name).digest(), size: e.size, chunks: [randomBytes(32)] }));
       const byName = new Map(files.map((e, i) => [e.name.toString('hex'), contents[i]!.hash]));
-      batch.push(stmtInsertNodes(parent, d.rows.map((e) => e.name)));
+      batch.push(stmtInsertNodes(d.rows.map((e) => [nextNode++, parent, e.name.toString('hex')])));
       if (contents.length) batch.push(stmtInsertContents(contents));
       batch.push(stmtInsertVersions(1, d.rows.map((e) => ({ parent, e, content: byName.get(e.name.toString('hex')) ?? null }))));
       pending += d.rows.length;
