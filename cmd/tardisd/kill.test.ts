@@ -5,6 +5,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { assertSameTree, backup, restore, seededBytes, write } from '../../internal/testkit/fixtures.ts';
 import { backupKilled } from '../../internal/testkit/kill.ts';
 import { startTardisd, waitFor } from '../../internal/testkit/tardisd.ts';
@@ -31,18 +32,20 @@ function points(basedir: string, client: string): { lock: string; packStored: ()
   const root = path.join(basedir, client);
   const packStored = () => fs.existsSync(path.join(root, 'packs')) &&
     fs.readdirSync(path.join(root, 'packs'), { recursive: true }).some((f) => /[0-9a-f]{32}$/.test(String(f)));
-  const wal = () => {
-    const st = fs.statSync(path.join(root, 'catalog.db-wal'), { throwIfNoEntry: false });
-    return st ? `${st.size} ${st.mtimeMs}` : '';
-  };
-  // The catalog's writes are serial: the first one after the pack appeared records its chunks.
-  let atPack: string | null = null;
+  // Recorded: the catalog lists a pack (its chunk rows commit in the same transaction). Asked of
+  // the catalog itself: other writes (directories riding along) change its log meanwhile.
   const packRecorded = () => {
-    if (atPack === null) {
-      if (packStored()) atPack = wal();
-      return false;
+    if (!packStored()) return false;
+    try {
+      const db = new DatabaseSync(path.join(root, 'catalog.db'), { readOnly: true });
+      try {
+        return Number((db.prepare('SELECT count(*) AS n FROM packs').get() as { n: number }).n) > 0;
+      } finally {
+        db.close();
+      }
+    } catch {
+      return false; // busy or not there yet: ask again
     }
-    return wal() !== atPack;
   };
   return { lock: path.join(root, 'locks', 'backup'), packStored, packRecorded };
 }
