@@ -195,12 +195,17 @@ cli.runMain('sonic', async () => {
       return cli.EXIT_OK;
     }
     const keyFile = settings.values.keyFile || undefined;
-    if (name === 'setpass') await setpass(conn, o, keyFile, out);
-    else if (name === 'chpass') await chpass(conn, o, keyFile, out);
-    else if (name === 'keys') await keysCommand(conn, o, keyFile, out);
-    else if (name === 'getconfig') await getconfig(conn, o, out);
-    else if (name === 'setconfig') await setconfig(conn, parsed.args.map(String), o, out);
-    if (['setpass', 'chpass', 'keys', 'getconfig', 'setconfig'].includes(name)) return cli.EXIT_OK;
+    const simple: Record<string, () => Promise<void>> = {
+      setpass: () => setpass(conn, o, keyFile, out),
+      chpass: () => chpass(conn, o, keyFile, out),
+      keys: () => keysCommand(conn, o, keyFile, out),
+      getconfig: () => getconfig(conn, o, out),
+      setconfig: () => setconfig(conn, parsed.args.map(String), o, out),
+    };
+    if (simple[name]) {
+      await simple[name]();
+      return cli.EXIT_OK;
+    }
     if (name === 'list') {
       const shown = filterSets(sets, o);
       if (o.json) {

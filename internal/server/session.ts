@@ -14,7 +14,7 @@ import type {
 import { collectGarbage, deleteSets, purge, purgeCandidates } from './maintenance.ts';
 import { PackBuilder } from '../pack/index.ts';
 import { autoName } from '../retention/naming.ts';
-import { applyPolicyValues, autoPurgeRule, DEFAULT_POLICY, policyKey, policyValues, type RepoPolicy } from '../retention/policy.ts';
+import { applyPolicyValues, autoPurgeRule, DEFAULT_POLICY, POLICY_KEYS, policyKey, policyValues, type RepoPolicy } from '../retention/policy.ts';
 import { decide, NEED_CONTENT, NEW_VERSION } from './decide.ts';
 import { BackupLock } from './lock.ts';
 import type { ServerRepository } from './repository.ts';
@@ -620,7 +620,7 @@ export class RepositorySession implements RepoSession {
       const named: Record<string, string | null> = {};
       for (const [k, v] of Object.entries(changes)) {
         const key = policyKey(k);
-        if (!key) throw new UsageError(`unknown setting '${k.slice(0, 64)}' (known: Formats, Priorities, KeepDays, ForceFull, AutoPurge, Disabled)`);
+        if (!key) throw new UsageError(`unknown setting '${k.slice(0, 64)}' (known: ${POLICY_KEYS.join(', ')})`);
         if (v !== null && (typeof v !== 'string' || v.length > 4096)) throw new UsageError(`the value of ${key} must be text of at most 4096 characters`);
         named[key] = v;
       }
