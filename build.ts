@@ -24,7 +24,7 @@ await esbuild.build({
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
-  external: ['@libsql/client', 'libsql'],
+  external: ['libsql'],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   plugins: [inlineMigrations],
   logLevel: 'warning',

@@ -1,6 +1,5 @@
 // The chunk index (which pack holds which chunk) and whole-file contents.
-import type { InStatement } from '@libsql/client';
-import type { CatalogDb } from './db.ts';
+import type { CatalogDb, Stmt } from './db.ts';
 import { hex } from './db.ts';
 
 export interface ChunkLocation {
@@ -45,7 +44,7 @@ export async function contentIds(db: CatalogDb, hashes: Buffer[]): Promise<Map<s
   return new Map(rows);
 }
 
-export function stmtInsertPack(p: { name: string; size: number; entries: { id: Buffer; type: number; offset: number; length: number }[] }): InStatement[] {
+export function stmtInsertPack(p: { name: string; size: number; entries: { id: Buffer; type: number; offset: number; length: number }[] }): Stmt[] {
   return [
     { sql: 'INSERT INTO packs (name, size, count, created) VALUES (?, ?, ?, ?)', args: [p.name, p.size, p.entries.length, Date.now()] },
     {
@@ -56,7 +55,7 @@ export function stmtInsertPack(p: { name: string; size: number; entries: { id: B
   ];
 }
 
-export function stmtInsertContents(rows: { hash: Buffer; size: number; chunks: Buffer[] }[]): InStatement {
+export function stmtInsertContents(rows: { hash: Buffer; size: number; chunks: Buffer[] }[]): Stmt {
   return {
     sql: 'INSERT OR IGNORE INTO contents (hash, size, chunks) SELECT unhex(value->>0), value->>1, unhex(value->>2) FROM json_each(?)',
     args: [JSON.stringify(rows.map((r) => [hex(r.hash), r.size, Buffer.concat(r.chunks).toString('hex')]))],

@@ -1,8 +1,10 @@
-// The catalog database: @libsql/client over a file: URL (a libSQL server URL works the same).
-// Every access is set-based (JSON in, JSON out): each client call costs ~80 µs.
-import { createClient, type Client, type InStatement, type InValue, type ResultSet } from '@libsql/client';
+// The catalog database: one SQLite file (see sql.ts for why libsql's synchronous API). Reads are
+// set-based (JSON in, JSON out); bulk writes are single-row statements prepared once.
 import { DiskFullError, TardisError } from '../errors/errors.ts';
 import { loadMigrations } from './migrations.ts';
+import { SqlConn, type ResultSet, type SqlValue, type Stmt } from './sql.ts';
+
+export type { ResultSet, SqlValue, Stmt } from './sql.ts';
 
 export const SCHEMA_VERSION = 2;
 
@@ -26,74 +28,65 @@ function catalogError(err: unknown): unknown {
   return err;
 }
 
-async function timed<T>(sql: string, run: () => Promise<T>): Promise<T> {
-  if (!profile) {
-    try {
-      return await run();
-    } catch (err) {
-      throw catalogError(err);
-    }
-  }
-  const t0 = performance.now();
+function timed<T>(sql: string, run: () => T): T {
+  const t0 = profile ? performance.now() : 0;
   try {
-    return await run();
+    return run();
   } catch (err) {
     throw catalogError(err);
   } finally {
-    const e = profile.get(sql) ?? [0, 0];
-    profile.set(sql, [e[0] + 1, e[1] + performance.now() - t0]);
+    if (profile) {
+      const e = profile.get(sql) ?? [0, 0];
+      profile.set(sql, [e[0] + 1, e[1] + performance.now() - t0]);
+    }
   }
 }
 
 export class CatalogDb {
-  readonly client: Client;
-  readonly url: string;
+  readonly #conn: SqlConn;
+  /** The SQLite file. */
+  readonly file: string;
   // synchronous=NORMAL is left set between lazy batches (a backup runs thousands of them);
   // anything else that may write puts FULL back first.
   #lazy = false;
 
-  private constructor(client: Client, url: string) {
-    this.client = client;
-    this.url = url;
+  private constructor(conn: SqlConn, file: string) {
+    this.#conn = conn;
+    this.file = file;
   }
 
-  /** Opens (and with `create`, creates) the catalog, applying pending migrations. */
-  static async open(url: string, opts: { create?: boolean; allowUpgrade?: boolean; beforeUpgrade?: (from: number) => Promise<void> } = {}): Promise<CatalogDb> {
-    // One connection: the PRAGMAs below are per connection, and a pool would open others without them.
-    let client: Client;
+  /** Opens (and with `create`, creates) the catalog file, applying pending migrations. */
+  static async open(file: string, opts: { create?: boolean; allowUpgrade?: boolean; beforeUpgrade?: (from: number) => Promise<void> } = {}): Promise<CatalogDb> {
+    let conn: SqlConn;
     try {
-      client = createClient({ url, concurrency: 1 });
+      conn = new SqlConn(file);
     } catch (err) {
       throw catalogError(err);
     }
-    const db = new CatalogDb(client, url);
+    const db = new CatalogDb(conn, file);
     try {
-      if (url.startsWith('file:')) {
-        // busy_timeout first: opening a WAL database while other processes open it too (several
-        // restores at once) can meet a lock, and without a busy handler that is SQLITE_BUSY.
-        await client.execute('PRAGMA busy_timeout=10000');
-        await client.execute('PRAGMA journal_mode=WAL');
-        await client.execute('PRAGMA synchronous=FULL');
-      }
-      await client.execute('PRAGMA foreign_keys=ON');
+      // busy_timeout first: opening a WAL database while other processes open it too (several
+      // restores at once) can meet a lock, and without a busy handler that is SQLITE_BUSY.
+      conn.exec('PRAGMA busy_timeout=10000');
+      conn.exec('PRAGMA journal_mode=WAL');
+      conn.exec('PRAGMA synchronous=FULL');
+      conn.exec('PRAGMA foreign_keys=ON');
       await db.migrate(opts.create === true || opts.allowUpgrade !== false, opts.beforeUpgrade);
     } catch (err) {
-      client.close();
+      conn.close();
       throw catalogError(err);
     }
     return db;
   }
 
-  async version(): Promise<number> {
-    await this.client.execute(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)',
-    );
-    const rs = await this.client.execute('SELECT coalesce(max(version), 0) AS v FROM schema_migrations');
-    return Number(rs.rows[0]!.v);
+  version(): number {
+    const c = this.#conn;
+    c.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied INTEGER NOT NULL)');
+    return Number(c.execute('SELECT coalesce(max(version), 0) AS v FROM schema_migrations').rows[0]!.v);
   }
 
   private async migrate(allow: boolean, before?: (from: number) => Promise<void>): Promise<void> {
-    const current = await this.version();
+    const current = this.version();
     const pending = loadMigrations().filter((m) => m.version > current);
     if (current > SCHEMA_VERSION) {
       throw new TardisError(`catalog schema ${current} is newer than this program supports (${SCHEMA_VERSION}): upgrade tardis`);
@@ -104,41 +97,36 @@ export class CatalogDb {
     }
     if (current > 0 && before) {
       // The whole catalog in the main file, so a copy of that file is a complete backup.
-      await this.client.execute('PRAGMA wal_checkpoint(TRUNCATE)');
+      this.#conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
       await before(current);
     }
     for (const m of pending) {
       // One transaction per migration: a crash leaves the previous version intact.
-      const tx = await this.client.transaction('write');
       try {
-        await tx.executeMultiple(m.sql);
-        await tx.execute({
-          sql: 'INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)',
-          args: [m.version, m.name, Date.now()],
+        this.#conn.transaction(() => {
+          this.#conn.exec(m.sql);
+          this.#conn.execute({ sql: 'INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)', args: [m.version, m.name, Date.now()] });
         });
-        await tx.commit();
       } catch (err) {
-        tx.close();
         throw new TardisError(`catalog migration ${m.name} failed: ${(err as Error).message}`, { cause: err });
       }
     }
   }
 
-  async execute(sql: string, args: InValue[] = []): Promise<ResultSet> {
-    await this.#durable(true);
-    return timed(sql, () => this.client.execute({ sql, args }));
+  async execute(sql: string, args: SqlValue[] = []): Promise<ResultSet> {
+    this.#durable(true);
+    return timed(sql, () => this.#conn.execute({ sql, args }));
   }
 
-  async #durable(on: boolean): Promise<void> {
-    if (this.#lazy !== on || !this.url.startsWith('file:')) return;
-    await this.client.execute(on ? 'PRAGMA synchronous=FULL' : 'PRAGMA synchronous=NORMAL');
+  #durable(on: boolean): void {
+    if (this.#lazy !== on) return;
+    this.#conn.exec(on ? 'PRAGMA synchronous=FULL' : 'PRAGMA synchronous=NORMAL');
     this.#lazy = !on;
   }
 
   /** Runs one read-only statement whose single row/column is JSON and parses it. */
-  async json<T>(sql: string, args: InValue[] = []): Promise<T> {
-    const rs = await timed(sql, () => this.client.execute({ sql, args }));
-    const v = rs.rows[0]?.[0];
+  async json<T>(sql: string, args: SqlValue[] = []): Promise<T> {
+    const v = timed(sql, () => this.#conn.execute({ sql, args })).rows[0]?.[0];
     return JSON.parse(typeof v === 'string' ? v : 'null') as T;
   }
 
@@ -148,23 +136,10 @@ export class CatalogDb {
    * until the next durable commit, which syncs everything before it too. A backup's many small
    * commits are lazy and the commit that completes the set is durable.
    */
-  async batch(stmts: InStatement[], opts: { lazy?: boolean } = {}): Promise<ResultSet[]> {
-    await this.#durable(opts.lazy !== true);
-    return this.#batch(stmts);
-  }
-
-  async #batch(stmts: InStatement[]): Promise<ResultSet[]> {
-    if (!profile) return timed('batch', () => this.client.batch(stmts, 'write'));
-    // Profiling: the same transaction, one statement at a time, so each gets its own line.
-    const tx = await this.client.transaction('write');
-    try {
-      const out: ResultSet[] = [];
-      for (const s of stmts) out.push(await timed(typeof s === 'string' ? s : s.sql, () => tx.execute(s)));
-      await timed('COMMIT', () => tx.commit());
-      return out;
-    } finally {
-      tx.close();
-    }
+  async batch(stmts: Stmt[], opts: { lazy?: boolean } = {}): Promise<ResultSet[]> {
+    this.#durable(opts.lazy !== true);
+    // Profiling times each statement on its own line (and the whole batch as 'batch').
+    return timed('batch', () => this.#conn.batch(stmts, profile ? (s, run) => timed(typeof s === 'string' ? s : s.sql, run) : undefined));
   }
 
   /**
@@ -172,13 +147,16 @@ export class CatalogDb {
    * gc, so a repository at rest is one file; best effort (a reader may hold the log).
    */
   async checkpoint(): Promise<void> {
-    if (!this.url.startsWith('file:')) return;
-    await this.#durable(true);
-    await this.client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch(() => undefined);
+    this.#durable(true);
+    try {
+      this.#conn.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a reader holding the log keeps it; the next checkpoint takes it
+    }
   }
 
   close(): void {
-    this.client.close();
+    this.#conn.close();
   }
 }
 

@@ -1,10 +1,9 @@
 // Deleting sets and finding what they leave unused: versions no remaining set can see, contents
 // no version names, chunks neither a content nor a set snapshot lists, and how full each pack is.
-import type { InStatement } from '@libsql/client';
-import type { CatalogDb } from './db.ts';
+import type { CatalogDb, Stmt } from './db.ts';
 
 /** Deletes sets (and their tags), then every version no remaining set can see. */
-export function stmtDeleteSets(ids: number[]): InStatement[] {
+export function stmtDeleteSets(ids: number[]): Stmt[] {
   const arg = JSON.stringify(ids);
   return [
     { sql: 'DELETE FROM tags WHERE set_id IN (SELECT value FROM json_each(?))', args: [arg] },
@@ -23,7 +22,7 @@ export function stmtDeleteSets(ids: number[]): InStatement[] {
 }
 
 /** Contents that no version refers to any more. */
-export function stmtDeleteUnusedContents(): InStatement {
+export function stmtDeleteUnusedContents(): Stmt {
   return { sql: 'DELETE FROM contents WHERE id NOT IN (SELECT content FROM versions WHERE content IS NOT NULL)', args: [] };
 }
 
@@ -76,7 +75,7 @@ export async function packChunks(db: CatalogDb, pack: string): Promise<{ id: Buf
 export function stmtReplacePacks(
   oldPacks: string[],
   next: { name: string; size: number; entries: { id: Buffer; type: number; offset: number; length: number }[] },
-): InStatement[] {
+): Stmt[] {
   return [
     { sql: 'INSERT INTO packs (name, size, count, created) VALUES (?, ?, ?, ?)', args: [next.name, next.size, next.entries.length, Date.now()] },
     {
@@ -89,7 +88,7 @@ export function stmtReplacePacks(
 }
 
 /** Removes packs from the catalog (their chunk rows must already be gone or moved). */
-export function stmtForgetPacks(names: string[]): InStatement[] {
+export function stmtForgetPacks(names: string[]): Stmt[] {
   const arg = JSON.stringify(names);
   return [
     { sql: 'DELETE FROM chunks WHERE pack IN (SELECT value FROM json_each(?))', args: [arg] },

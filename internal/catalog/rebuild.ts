@@ -1,15 +1,14 @@
 // Catalog statements of `sonic rebuild`: rows written with the ids they had (sets, path nodes,
 // versions), since snapshots record those ids; and a look at an existing catalog file before it
 // is replaced.
-import type { InStatement } from '@libsql/client';
-import { createClient } from '@libsql/client';
 import { existsSync } from 'node:fs';
 import type { NamedEntry } from '../model/entry.ts';
 import type { SetRow } from './sets.ts';
 import { metaRow } from './tree.ts';
-import { hex } from './db.ts';
+import { hex, type Stmt } from './db.ts';
+import { SqlConn } from './sql.ts';
 
-export function stmtInsertSetRow(r: SetRow, snapshotChunks: Buffer[]): InStatement[] {
+export function stmtInsertSetRow(r: SetRow, snapshotChunks: Buffer[]): Stmt[] {
   return [
     {
       sql: `INSERT INTO sets (id, name, completed, priority, keep_days, full, locked, explicit, start_time, end_time, client_time,
@@ -24,7 +23,7 @@ export function stmtInsertSetRow(r: SetRow, snapshotChunks: Buffer[]): InStateme
 }
 
 /** Path nodes with their own ids. */
-export function stmtInsertNodeRows(rows: { id: number; parent: number; name: Buffer }[]): InStatement {
+export function stmtInsertNodeRows(rows: { id: number; parent: number; name: Buffer }[]): Stmt {
   return {
     sql: 'INSERT OR IGNORE INTO nodes (id, parent, name) SELECT value->>0, value->>1, unhex(value->>2) FROM json_each(?)',
     args: [JSON.stringify(rows.map((r) => [r.id, r.parent, hex(r.name)]))],
@@ -32,7 +31,7 @@ export function stmtInsertNodeRows(rows: { id: number; parent: number; name: Buf
 }
 
 /** Versions with their own ids, open (last_set NULL) until closed; content found by its hash. */
-export function stmtInsertVersionRows(rows: { id: number; node: number; firstSet: number; e: NamedEntry; hash: Buffer | null }[]): InStatement {
+export function stmtInsertVersionRows(rows: { id: number; node: number; firstSet: number; e: NamedEntry; hash: Buffer | null }[]): Stmt {
   // metaRow: [name, type, mode, uid, gid, user, grp, size, mtime_s, mtime_ns, ctime_s, ctime_ns, atime_s, atime_ns, ino, dev, nlink, rdev, target]
   const json = rows.map((r) => [r.id, r.node, r.firstSet, hex(r.hash), ...metaRow(r.e)]);
   return {
@@ -48,14 +47,14 @@ export function stmtInsertVersionRows(rows: { id: number; node: number; firstSet
 }
 
 /** Ends versions: [version id, last set that sees it]. */
-export function stmtCloseVersionRows(closes: [number, number][]): InStatement {
+export function stmtCloseVersionRows(closes: [number, number][]): Stmt {
   return {
     sql: 'UPDATE versions SET last_set = j.value->>1 FROM json_each(?) j WHERE versions.id = j.value->>0',
     args: [JSON.stringify(closes)],
   };
 }
 
-export function stmtInsertConfig(rows: [string, string][]): InStatement {
+export function stmtInsertConfig(rows: [string, string][]): Stmt {
   return { sql: 'INSERT OR REPLACE INTO config (key, value) SELECT value->>0, value->>1 FROM json_each(?)', args: [JSON.stringify(rows)] };
 }
 
@@ -71,26 +70,26 @@ export type CatalogState =
  */
 export async function inspectCatalog(file: string): Promise<CatalogState> {
   if (!existsSync(file)) return { state: 'missing' };
-  let client;
+  let conn: SqlConn;
   try {
-    client = createClient({ url: `file:${file}`, concurrency: 1 });
+    conn = new SqlConn(file);
   } catch (err) {
     return { state: 'damaged', reason: (err as Error).message, config: [] };
   }
   let config: [string, string][] = [];
   try {
-    config = (await client.execute('SELECT key, value FROM config')).rows.map((r) => [String(r.key), String(r.value)]);
+    config = conn.execute('SELECT key, value FROM config').rows.map((r) => [String(r.key), String(r.value)]);
   } catch {
     // unreadable settings are simply not carried over
   }
   try {
-    const qc = (await client.execute('PRAGMA quick_check')).rows.map((r) => String(r[0]));
+    const qc = conn.execute('PRAGMA quick_check').rows.map((r) => String(r[0]));
     if (!(qc.length === 1 && qc[0] === 'ok')) return { state: 'damaged', reason: qc.slice(0, 3).join('; '), config };
-    const sets = Number((await client.execute('SELECT count(*) AS n FROM sets')).rows[0]!.n);
+    const sets = Number(conn.execute('SELECT count(*) AS n FROM sets').rows[0]!.n);
     return { state: 'healthy', sets, config };
   } catch (err) {
     return { state: 'damaged', reason: (err as Error).message, config };
   } finally {
-    client.close();
+    conn.close();
   }
 }

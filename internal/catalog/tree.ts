@@ -1,9 +1,7 @@
 // The path tree and its versions. Rows travel as JSON arrays so that one statement handles a
 // whole directory.
-import type { InStatement, InValue } from '@libsql/client';
-import type { CatalogDb } from './db.ts';
+import type { CatalogDb, Stmt } from './db.ts';
 import { hex, hexCol, unhex } from './db.ts';
-
 import { T_DIR, T_FILE, type EntryMeta, type NamedEntry, type SetVersion, type VisibleEntry } from '../model/entry.ts';
 
 /** A current (open) version of a node, as the backup compares against it. */
@@ -107,7 +105,7 @@ export async function findMoved(
 }
 
 /** Inserts nodes with the ids the caller chose: [id, parent, hex name] rows. */
-export function stmtInsertNodes(rows: [number, number, string][]): InStatement {
+export function stmtInsertNodes(rows: [number, number, string][]): Stmt {
   return {
     sql: 'INSERT INTO nodes (id, parent, name) SELECT value->>0, value->>1, unhex(value->>2) FROM json_each(?)',
     args: [JSON.stringify(rows)],
@@ -115,7 +113,7 @@ export function stmtInsertNodes(rows: [number, number, string][]): InStatement {
 }
 
 /** Closes the open versions of the given nodes and of everything below them. */
-export function stmtCloseSubtrees(nodes: number[], lastSet: number): InStatement[] {
+export function stmtCloseSubtrees(nodes: number[], lastSet: number): Stmt[] {
   const arg = JSON.stringify(nodes);
   const sub = `WITH RECURSIVE sub(id) AS (SELECT value FROM json_each(?) UNION SELECT n.id FROM nodes n JOIN sub ON n.parent = sub.id)`;
   return [
@@ -125,7 +123,7 @@ export function stmtCloseSubtrees(nodes: number[], lastSet: number): InStatement
 }
 
 /** Closes the open versions of (parent, name) pairs (not their children). */
-export function stmtCloseNamed(pairs: { parent: number; name: Buffer }[], lastSet: number): InStatement {
+export function stmtCloseNamed(pairs: { parent: number; name: Buffer }[], lastSet: number): Stmt {
   return {
     sql: `UPDATE versions SET last_set = ? WHERE last_set IS NULL AND node IN (
             SELECT n.id FROM json_each(?) j JOIN nodes n ON n.parent = j.value->>0 AND n.name = unhex(j.value->>1))`,
@@ -134,7 +132,7 @@ export function stmtCloseNamed(pairs: { parent: number; name: Buffer }[], lastSe
 }
 
 /** Closes the open version of each node (not their children). */
-export function stmtCloseNodes(nodes: number[], lastSet: number): InStatement {
+export function stmtCloseNodes(nodes: number[], lastSet: number): Stmt {
   return {
     sql: 'UPDATE versions SET last_set = ? WHERE last_set IS NULL AND node IN (SELECT value FROM json_each(?))',
     args: [lastSet, JSON.stringify(nodes)],
@@ -145,7 +143,7 @@ export function stmtCloseNodes(nodes: number[], lastSet: number): InStatement {
  * Inserts new versions (each row names its parent node). `content` is a contents row id, or a content
  * hash resolved in the same transaction, or null.
  */
-export function stmtInsertVersions(firstSet: number, rows: { parent: number; e: NamedEntry; content: number | Buffer | null }[]): InStatement {
+export function stmtInsertVersions(firstSet: number, rows: { parent: number; e: NamedEntry; content: number | Buffer | null }[]): Stmt {
   const json = rows.map(({ parent, e, content }) => [...metaRow(e), typeof content === 'number' ? content : null, Buffer.isBuffer(content) ? hex(content) : null, parent]);
   return {
     sql: `INSERT INTO versions (node, first_set, type, mode, uid, gid, user, grp, size, mtime_s, mtime_ns, ctime_s, ctime_ns,
@@ -159,35 +157,28 @@ export function stmtInsertVersions(firstSet: number, rows: { parent: number; e: 
   };
 }
 
-const VERSION_COLS = `node, first_set, type, mode, uid, gid, user, grp, size, mtime_s, mtime_ns, ctime_s, ctime_ns,
-  atime_s, atime_ns, ino, dev, nlink, rdev, target, content`;
-const VERSION_ROW = `(${Array(20).fill('?').join(', ')}, coalesce(?, (SELECT c.id FROM contents c WHERE c.hash = ?)))`;
-// 22 values a row, well below SQLite's 32766 bound parameters.
-const ROWS_PER_INSERT = 1000;
+const INSERT_VERSION = `INSERT INTO versions (node, first_set, type, mode, uid, gid, user, grp, size, mtime_s, mtime_ns, ctime_s,
+  ctime_ns, atime_s, atime_ns, ino, dev, nlink, rdev, target, content)
+  VALUES (${Array(20).fill('?').join(', ')}, coalesce(?, (SELECT c.id FROM contents c WHERE c.hash = ?)))`;
 
 /**
- * Inserts versions of nodes whose ids the caller knows, as bound values: taking JSON apart
- * costs twice as much per row. `content` as in stmtInsertVersions.
+ * Inserts versions of nodes whose ids the caller knows: one prepared single-row statement per
+ * version, the cheapest way into SQLite (taking JSON apart costs twice as much per row, and a
+ * multi-row statement is prepared anew each time). `content` as in stmtInsertVersions.
  */
-export function stmtInsertNodeVersions(firstSet: number, rows: { node: number; e: NamedEntry; content: number | Buffer | null }[]): InStatement[] {
-  const out: InStatement[] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    const part = rows.slice(i, i + ROWS_PER_INSERT);
-    const args: InValue[] = [];
-    for (const { node, e, content } of part) {
-      args.push(node, firstSet, e.type, e.mode, e.uid, e.gid, e.user, e.group, e.size, e.mtimeS, e.mtimeNs, e.ctimeS, e.ctimeNs,
-        e.atimeS, e.atimeNs, e.ino, e.dev, e.nlink, e.rdev, e.target, typeof content === 'number' ? content : null, Buffer.isBuffer(content) ? content : null);
-    }
-    out.push({ sql: `INSERT INTO versions (${VERSION_COLS}) VALUES ${Array(part.length).fill(VERSION_ROW).join(', ')}`, args });
-  }
-  return out;
+export function stmtInsertNodeVersions(firstSet: number, rows: { node: number; e: NamedEntry; content: number | Buffer | null }[]): Stmt[] {
+  return rows.map(({ node, e, content }) => ({
+    sql: INSERT_VERSION,
+    args: [node, firstSet, e.type, e.mode, e.uid, e.gid, e.user, e.group, e.size, e.mtimeS, e.mtimeNs, e.ctimeS, e.ctimeNs,
+      e.atimeS, e.atimeNs, e.ino, e.dev, e.nlink, e.rdev, e.target, typeof content === 'number' ? content : null, Buffer.isBuffer(content) ? content : null],
+  }));
 }
 
-export function stmtDeleteDirHashes(nodes: number[]): InStatement {
+export function stmtDeleteDirHashes(nodes: number[]): Stmt {
   return { sql: 'DELETE FROM dir_listing WHERE node IN (SELECT value FROM json_each(?))', args: [JSON.stringify(nodes)] };
 }
 
-export function stmtSetDirHashes(hashes: [number, Buffer][]): InStatement {
+export function stmtSetDirHashes(hashes: [number, Buffer][]): Stmt {
   return {
     sql: 'INSERT OR REPLACE INTO dir_listing (node, hash) SELECT value->>0, unhex(value->>1) FROM json_each(?)',
     args: [JSON.stringify(hashes.map(([n, h]) => [n, hex(h)]))],

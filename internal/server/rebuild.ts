@@ -194,7 +194,7 @@ async function rebuild(root: string, open: SnapshotOpener, opts: RebuildOptions)
   for (const f of await fsp.readdir(tmpDir)) if (f.startsWith('catalog-rebuild-')) await fsp.rm(join(tmpDir, f), { force: true });
   const tmp = join(tmpDir, `catalog-rebuild-${randomBytes(8).toString('hex')}.db`);
   const report: RebuildReport = { packs: 0, chunks: 0, sets: [], versions: 0, contents: 0, skipped: [], previous: null };
-  const db = await cat.CatalogDb.open(`file:${tmp}`, { create: true });
+  const db = await cat.CatalogDb.open(tmp, { create: true });
   try {
     if (old.state !== 'missing' && old.config.length) await db.batch([stmtInsertConfig(old.config)]);
     await indexPacks(store, db, report, progress);

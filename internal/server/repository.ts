@@ -32,7 +32,7 @@ export class ServerRepository {
     // A backup of the disk that holds the repository leaves the repository out (reference §7).
     await writeFile(join(root, '.tardis-skip'), 'This directory is a Tardis repository; backups leave it out.\n');
     await store.put('keys', `${config.id.slice(0, 16)}-0`, Buffer.from(JSON.stringify(keySlot, null, 1)));
-    const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { create: true });
+    const db = await CatalogDb.open(join(root, 'catalog.db'), { create: true });
     try {
       await store.put('config', 'config', Buffer.from(JSON.stringify(config, null, 1) + '\n'));
     } catch (err) {
@@ -49,7 +49,7 @@ export class ServerRepository {
     if (!existsSync(join(root, 'catalog.db'))) throw new TardisError(`the catalog of ${root} is missing: recreate it with \`sonic rebuild\``);
     const store = new LocalStore(root);
     await store.cleanTmp();
-    const db = await CatalogDb.open(`file:${join(root, 'catalog.db')}`, { allowUpgrade: opts.allowUpgrade });
+    const db = await CatalogDb.open(join(root, 'catalog.db'), { allowUpgrade: opts.allowUpgrade });
     return new ServerRepository(root, store, db, config);
   }
 
@@ -64,7 +64,7 @@ export class ServerRepository {
       const file = join(root, 'catalog.db');
       let from = SCHEMA_VERSION;
       let saved: string | null = null;
-      const db = await CatalogDb.open(`file:${file}`, {
+      const db = await CatalogDb.open(file, {
         allowUpgrade: true,
         beforeUpgrade: async (v) => {
           from = v;

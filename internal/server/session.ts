@@ -1,7 +1,7 @@
 // One repository session: the server side of every client request. tardisd runs one per
 // connection; file: repositories run it in-process, so both modes share this code.
 import { randomBytes } from 'node:crypto';
-import type { InStatement } from '@libsql/client';
+import type { Stmt } from '../catalog/index.ts';
 import * as cat from '../catalog/index.ts';
 import { chunkUsers, nodePaths } from '../catalog/check.ts';
 import { NotFoundError, UsageError } from '../errors/errors.ts';
@@ -65,7 +65,7 @@ class DirWrites {
   }
 
   /** The statements, in the order one directory's writes must run. */
-  statements(b: { setId: number; lastSet: number }): InStatement[] {
+  statements(b: { setId: number; lastSet: number }): Stmt[] {
     return [
       ...(this.nodes.length ? [cat.stmtInsertNodes(this.nodes)] : []),
       ...(this.closeTrees.length ? cat.stmtCloseSubtrees(this.closeTrees, b.lastSet) : []),
@@ -401,7 +401,7 @@ export class RepositorySession implements RepoSession {
    */
   private async rotate(b: Backup): Promise<void> {
     await b.writing;
-    const stmts: InStatement[] = b.dirWrites.statements(b);
+    const stmts: Stmt[] = b.dirWrites.statements(b);
     b.dirWrites = new DirWrites();
     const builder = b.builder.count > 0 ? b.builder : null;
     const pack = builder?.finish();

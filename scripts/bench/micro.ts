@@ -176,7 +176,7 @@ export async function runMicro(ds: Dataset, sampleBytes: number, seed: string, t
   const dbDir = path.join(tmp, 'micro-catalog');
   rmSync(dbDir, { recursive: true, force: true });
   mkdirSync(dbDir, { recursive: true });
-  const db = await CatalogDb.open(`file:${path.join(dbDir, 'catalog.db')}`, { create: true });
+  const db = await CatalogDb.open(path.join(dbDir, 'catalog.db'), { create: true });
   try {
     // The statements are built first, so only the database's work is timed.
     const batches: ReturnType<typeof stmtInsertNodes>[][] = [];
