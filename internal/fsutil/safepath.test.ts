@@ -79,9 +79,9 @@ test('a final symlink is never written through; remove deletes the link only', a
   await assert.rejects(root.link(C('f'), C('f')), /already exists/);
   await root.remove(C('f'));
   await root.remove(C('f')); // idempotent
-  const fh = await root.openForWrite(C('f'));
-  await fh.writeFile('new');
-  await fh.close();
+  const fd = await root.openForWrite(C('f'));
+  fs.writeFileSync(fd, 'new');
+  fs.closeSync(fd);
   assert.equal(fs.readFileSync(path.join(out, 'f'), 'utf8'), 'new');
   assert.equal(fs.readFileSync(path.join(outside, 'target'), 'utf8'), 'precious');
   // A directory holding a symlink to outside: removed recursively, outside untouched.
@@ -96,11 +96,11 @@ test('a final symlink is never written through; remove deletes the link only', a
 test('a directory swapped for a symlink mid-restore is not followed', async () => {
   const { out, outside, root } = setup('swap');
   await root.mkdir(C('d'));
-  await (await root.openForWrite(C('d', 'x'))).close();
+  fs.closeSync(await root.openForWrite(C('d', 'x')));
   fs.renameSync(path.join(out, 'd'), path.join(tmp, 'swap', 'moved'));
   fs.symlinkSync(outside, path.join(out, 'd'));
   // The directory handle opened before the swap still names the moved directory.
-  await (await root.openForWrite(C('d', 'y'))).close();
+  fs.closeSync(await root.openForWrite(C('d', 'y')));
   assert.deepEqual(fs.readdirSync(path.join(tmp, 'swap', 'moved')).sort(), ['x', 'y']);
   root.close(); // reopening now meets the symlink
   await assert.rejects(root.openForWrite(C('d', 'z')), /a symlink is in the way/);
@@ -113,9 +113,9 @@ test('creates every kind of entry, with byte names', async () => {
   const long = Buffer.alloc(255, 0x6c);
   assert.equal(await root.mkdir([odd]), true);
   assert.equal(await root.mkdir([odd]), false);
-  const fh = await root.openForWrite([odd, long], 0o640);
-  await fh.writeFile('data');
-  await fh.close();
+  const fd = await root.openForWrite([odd, long], 0o640);
+  fs.writeFileSync(fd, 'data');
+  fs.closeSync(fd);
   await root.symlink([odd, B('link')], Buffer.from([0x2e, 0x2e, 0xfe]));
   await root.link([odd, long], [odd, B('hard')]);
   await root.mkfifo([odd, B('fifo')]);
@@ -146,9 +146,9 @@ test('restores below PATH_MAX limits: 200 levels of long names', async () => {
     comps.push(B(`level-${String(i).padStart(3, '0')}-${'x'.repeat(40)}`));
     await root.mkdir(comps);
   }
-  const fh = await root.openForWrite([...comps, B('leaf')]);
-  await fh.writeFile('bottom');
-  await fh.close();
+  const fd = await root.openForWrite([...comps, B('leaf')]);
+  fs.writeFileSync(fd, 'bottom');
+  fs.closeSync(fd);
   assert.ok(root.resolve(comps).length > 8192); // well past PATH_MAX (4096)
   const found = execFileSync('find', [out, '-name', 'leaf'], { maxBuffer: 1 << 20 }).toString().trim();
   assert.ok(found.endsWith('/leaf'));

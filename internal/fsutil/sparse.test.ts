@@ -1,7 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -18,15 +17,15 @@ after(() => {
 const MiB = 1 << 20;
 
 /** Writes `content` through a SparseWriter in chunks of the given sizes (cycled). */
-async function writeSparse(name: string, content: Buffer, chunks: number[], size?: number) {
+function writeSparse(name: string, content: Buffer, chunks: number[], size?: number) {
   const file = path.join(tmp, name);
-  const w = new SparseWriter(await fsp.open(file, 'wx'));
+  const w = new SparseWriter(fs.openSync(file, 'wx'));
   for (let off = 0, i = 0; off < content.length; i++) {
     const n = Math.min(chunks[i % chunks.length], content.length - off);
-    await w.write(content.subarray(off, off + n));
+    w.write(content.subarray(off, off + n));
     off += n;
   }
-  await w.close(size);
+  w.close(size);
   return { file, skipped: w.skippedBytes };
 }
 
@@ -37,7 +36,7 @@ test('a 64 MiB file with data at start, middle and end is restored sparse', asyn
   randomBytes(10_000).copy(content, 0);
   randomBytes(10_000).copy(content, 32 * MiB + 123); // unaligned
   randomBytes(5_000).copy(content, 64 * MiB - 5_000);
-  const { file, skipped } = await writeSparse('big', content, [MiB + 7, 65_536, 1_000_003]);
+  const { file, skipped } = writeSparse('big', content, [MiB + 7, 65_536, 1_000_003]);
   const st = fs.statSync(file);
   assert.equal(st.size, content.length);
   assert.equal(sha(fs.readFileSync(file)), sha(content));
@@ -49,12 +48,12 @@ test('a 64 MiB file with data at start, middle and end is restored sparse', asyn
 
 test('trailing zeros become a hole and close(size) can extend it', async () => {
   const content = Buffer.concat([Buffer.from('head'), Buffer.alloc(8 * MiB + 10)]);
-  const { file } = await writeSparse('tail', content, [4096 * 3 + 1]);
+  const { file } = writeSparse('tail', content, [4096 * 3 + 1]);
   const st = fs.statSync(file);
   assert.equal(st.size, content.length);
   assert.ok(st.blocks * 512 <= 8192);
   assert.equal(sha(fs.readFileSync(file)), sha(content));
-  const ext = await writeSparse('extended', Buffer.from('abc'), [3], 10 * MiB);
+  const ext = writeSparse('extended', Buffer.from('abc'), [3], 10 * MiB);
   assert.equal(fs.statSync(ext.file).size, 10 * MiB);
   assert.equal(fs.readFileSync(ext.file).subarray(0, 4).toString('latin1'), 'abc\0');
 });
@@ -71,21 +70,21 @@ test('content survives any chunking of mixed zero and data regions', async () =>
     }
     const content = Buffer.concat(parts);
     const chunks = Array.from({ length: 5 }, () => 1 + rnd(9000));
-    const { file } = await writeSparse(`mix-${round}`, content, chunks);
+    const { file } = writeSparse(`mix-${round}`, content, chunks);
     assert.equal(sha(fs.readFileSync(file)), sha(content), `round ${round}`);
   }
-  const empty = await writeSparse('empty', Buffer.alloc(0), [1]);
+  const empty = writeSparse('empty', Buffer.alloc(0), [1]);
   assert.equal(fs.statSync(empty.file).size, 0);
 });
 
 test('write after close is an error; the caller may reuse its buffer after write', async () => {
   const file = path.join(tmp, 'reuse');
-  const w = new SparseWriter(await fsp.open(file, 'wx'));
+  const w = new SparseWriter(fs.openSync(file, 'wx'));
   const buf = Buffer.alloc(100, 0x41);
-  await w.write(buf);
+  w.write(buf);
   buf.fill(0x42);
-  await w.write(buf);
-  await w.close();
+  w.write(buf);
+  w.close();
   assert.equal(fs.readFileSync(file).toString(), 'A'.repeat(100) + 'B'.repeat(100));
-  await assert.rejects(w.write(buf), /after close/);
+  assert.throws(() => w.write(buf), /after close/);
 });

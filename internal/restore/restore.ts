@@ -1,6 +1,7 @@
 // Restores files and trees from one set: catalog → chunk lists → sealed chunks → verified
 // plaintext → files, then each directory's metadata after its children (so restrictive modes
 // and times survive). Every write goes through SafeRoot: nothing lands outside the target.
+import { closeSync } from 'node:fs';
 import { T_BLOCKDEV, T_CHARDEV, T_DIR, T_FIFO, T_FILE, T_SYMLINK, TYPE_NAMES, type VisibleEntry } from '../model/entry.ts';
 import type { RepoSession } from '../model/session.ts';
 import type { Keyring } from '../keyring/keyring.ts';
@@ -272,26 +273,26 @@ export class Restorer {
 
   /** Writes the file and its metadata; returns where it is if it verified (else null). */
   private async writeFile(root: SafeRoot, dest: Buffer[], e: VisibleEntry): Promise<Buffer[] | null> {
-    const fh = await this.create(root, dest, e, () => root.openForWrite(dest, this.newMode('file')));
-    if (!fh) return null;
-    const writer = new SparseWriter(fh);
+    const fd = await this.create(root, dest, e, () => root.openForWrite(dest, this.newMode('file')));
+    if (fd === false) return null;
+    const writer = new SparseWriter(fd);
     const check: ContentCheck = { bad: 0 };
     let size = 0;
     let timesLater = false;
     let failed = false;
     try {
       for await (const data of this.content(e, check)) {
-        await writer.write(data);
+        writer.write(data);
         size += data.length;
       }
-      await writer.end(size);
+      writer.end(size);
       failed = check.bad > 0 || check.mismatch === true;
       // A file that is to be deleted gets no metadata; one kept or renamed keeps its own.
       if (!failed || this.opts.verifyAction !== 'delete') {
-        timesLater = !(await applyMetadataFd(fh.fd, root.resolve(dest), this.metaEntry(e), this.metaOpts()));
+        timesLater = !(await applyMetadataFd(fd, root.resolve(dest), this.metaEntry(e), this.metaOpts()));
       }
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     this.stats.bytes += size;
     this.opts.onFile?.(printable(root.resolve(dest)), size);
