@@ -1,5 +1,6 @@
 // tardisd: the backup server. Many clients, one repository each under the base directory.
 import { cac } from 'cac';
+import { setFlagsFromString } from 'node:v8';
 import * as cli from '../../internal/cli/common.ts';
 import { makeCertificate } from '../../internal/daemon/cert.ts';
 import { resolveSettings } from '../../internal/daemon/config.ts';
@@ -7,6 +8,16 @@ import { runTardisd } from '../../internal/daemon/daemon.ts';
 import { UsageError } from '../../internal/errors/errors.ts';
 import { RepositoryHost } from '../../internal/remote/host.ts';
 import { VERSION } from '../../internal/version/version.ts';
+
+// A server runs for weeks, often on a small machine: V8's optimize-for-size keeps the heap near
+// what is live instead of letting garbage (mostly received chunk buffers) pile up. Measured on
+// a 214 MiB initial backup: peak RSS 250 -> 168 MiB, server CPU about +30 % (the client's work
+// dominates a backup). Runtimes without V8 flags (Bun) go without.
+try {
+  setFlagsFromString('--optimize-for-size');
+} catch {
+  // not V8
+}
 
 const prog = cac('tardisd');
 prog
