@@ -4,7 +4,7 @@
 import type { Keyring } from '../keyring/keyring.ts';
 import type { RepoSession } from '../model/session.ts';
 import { BLOB_TREE } from '../pack/index.ts';
-import { encodeSet, openManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
+import { encodeSet, openManifest, SNAPSHOT_VERSION, TREE_CHUNKER } from '../snapshot/snapshot.ts';
 import type { SealPool } from './sealpool.ts';
 import { newStats } from './stats.ts';
 import { Uploader } from './upload.ts';
@@ -39,7 +39,7 @@ export async function snapshotSet(session: RepoSession, keyring: Keyring, pool: 
   const stats = newStats();
   const counter = { versions: 0 };
   const uploader = new Uploader(session, keyring, stats, { pool });
-  const snap = await uploader.stream(encodeSet(session, setId, counter), BLOB_TREE);
+  const snap = await uploader.stream(encodeSet(session, setId, counter), BLOB_TREE, TREE_CHUNKER);
   await uploader.flush();
   return { versions: counter.versions, ...snap, bytesNew: stats.bytesNew };
 }

@@ -4,6 +4,7 @@
 // up to WORKER_MAX bytes are read, chunked and sealed whole on the pool's threads.
 import { constants as C } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { ChunkerParams } from '../chunker/index.ts';
 import type { CompressAlg } from '../compress/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import type { ChunkUpload, FileCommit, RepoSession } from '../model/session.ts';
@@ -78,8 +79,8 @@ export class Uploader {
   }
 
   /** Chunks, hashes and queues a stream; returns its keyed hash and chunk ids. */
-  async stream(source: AsyncIterable<Buffer>, type = BLOB_DATA): Promise<StreamResult> {
-    const chunker = this.keyring.newChunker();
+  async stream(source: AsyncIterable<Buffer>, type = BLOB_DATA, chunking?: ChunkerParams): Promise<StreamResult> {
+    const chunker = this.keyring.newChunker(chunking);
     const hasher = this.keyring.contentHasher();
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,6 +1,6 @@
 // Everything a client does with the master keys of one repository: name encryption, chunk ids,
 // content and listing hashes, sealing and opening chunks.
-import { Chunker } from '../chunker/index.ts';
+import { Chunker, type ChunkerParams } from '../chunker/index.ts';
 import { compressBlob, decompressBlob, type CompressAlg } from '../compress/index.ts';
 import { chunkId, ContentHasher, createKeySlot, listingHash, NameCipher, openBlob, sealBlob, type KeyedHasher, type KeySlot, type MasterKeys } from '../crypto/index.ts';
 import { IntegrityError } from '../errors/errors.ts';
@@ -82,8 +82,9 @@ export class Keyring {
     return listingHash(this.keys.idKey);
   }
 
-  newChunker(): Chunker {
-    return new Chunker(this.config.chunker, this.keys.chunkerSeed);
+  /** A chunker with this repository's gear table; `params` other than its own for trees. */
+  newChunker(params: ChunkerParams = this.config.chunker): Chunker {
+    return new Chunker(params, this.keys.chunkerSeed);
   }
 
   get sealKeys(): SealKeys {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, symlinkSync } from 'node:fs';
+import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runBackup } from '../backup/index.ts';
 import { createRepository } from '../connect/connect.ts';
@@ -63,4 +63,27 @@ test('a v2 manifest carries the set as the client saw it; v1 manifests still ope
   const bad = sealManifest(conn.keyring, { ...m, set: { ...m.set!, clientTime: 'yesterday' as unknown as number } });
   assert.throws(() => openManifest(conn.keyring, b.setId, bad), IntegrityError);
   assert.throws(() => openManifest(conn.keyring, b.setId + 1, v1), 'a manifest opens only as the set it was sealed for');
+});
+
+test('a few changed files store only a small part of the tree snapshot again', async (t) => {
+  const { dir, cleanup } = tempDir();
+  t.after(cleanup);
+  const src = path.join(dir, 'src');
+  for (let d = 0; d < 40; d++) {
+    mkdirSync(path.join(src, `d${d}`), { recursive: true });
+    for (let i = 0; i < 60; i++) writeFileSync(path.join(src, `d${d}`, `f${i}`), `file ${d}/${i}\n`);
+  }
+  const conn = await createRepository(path.join(dir, 'repo/c'), 'pw', { scryptN: 1024 });
+  t.after(() => conn.session.close());
+  const first = await runBackup(conn.session, conn.keyring, { roots: [src], basePath: 'none' });
+  // Three files in three directories change; one is added, one deleted.
+  for (const d of [3, 17, 31]) writeFileSync(path.join(src, `d${d}`, 'f5'), `changed ${d}, longer than before\n`);
+  writeFileSync(path.join(src, 'd20', 'new'), 'new\n');
+  rmSync(path.join(src, 'd9', 'f9'));
+  const second = await runBackup(conn.session, conn.keyring, { roots: [src], basePath: 'none' });
+  assert.equal(second.stats.filesRead, 4);
+  const share = second.stats.snapshotNew / first.stats.snapshotBytes;
+  assert.ok(share > 0 && share < 0.25, `stored ${second.stats.snapshotNew} of a ${first.stats.snapshotBytes}-byte snapshot again`);
+  const rows = await readSnapshot(conn.session, conn.keyring, second.setId);
+  assert.equal(rows!.length, (await conn.session.setVersions(second.setId, 0, 10_000)).entries.length);
 });

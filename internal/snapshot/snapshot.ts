@@ -3,6 +3,7 @@
 // sealed manifest naming them. The catalog can be rebuilt from snapshots and packs alone, and
 // an unchanged tree costs no new chunks.
 import { Packr } from 'msgpackr';
+import type { ChunkerParams } from '../chunker/index.ts';
 import { IntegrityError } from '../errors/errors.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import type { SetVersion } from '../model/entry.ts';
@@ -10,7 +11,21 @@ import type { RepoSession } from '../model/session.ts';
 
 /** v2 adds `set`; v1 manifests (no set metadata) are still read. */
 export const SNAPSHOT_VERSION = 2;
-const PAGE = 5000;
+/** Versions asked of the repository at a time. */
+const FETCH = 5000;
+/**
+ * A page ends after a version whose node id hashes into 1/PAGE_SPREAD of the range, so page
+ * boundaries depend on the entries, not on their count: a version added or gone changes its own
+ * page only, and the stream's other bytes (so its chunks) stay as they were.
+ */
+const PAGE_SPREAD_BITS = 6;
+/** A bound that random ids practically never reach (e^-64), so it costs no stability. */
+const PAGE_MAX = 4096;
+/**
+ * Trees are chunked finer than file data: a day's changes touch a few scattered versions, and
+ * each touched chunk is stored anew (with 512 KiB..8 MiB chunks, the whole tree of a small set).
+ */
+export const TREE_CHUNKER: Readonly<ChunkerParams> = Object.freeze({ min: 2 * 1024, avg: 8 * 1024, max: 64 * 1024 });
 const AAD = 'tardis-snapshot-v1'; // a domain label, not the format version: v1 and v2 share it
 // Plain msgpack: no records/structured clone extensions, so decoding is data only.
 const packr = new Packr({ useRecords: false, moreTypes: false, int64AsType: 'number' });
@@ -43,21 +58,35 @@ export interface Manifest {
   set?: ManifestSet;
 }
 
-/** The set's versions as length-prefixed msgpack pages. */
+function endsPage(node: number): boolean {
+  return Math.imul(node, 0x9e3779b1) >>> (32 - PAGE_SPREAD_BITS) === 0;
+}
+
+function encodePage(page: SetVersion[]): Buffer {
+  const body = packr.pack(page);
+  const head = Buffer.alloc(4);
+  head.writeUInt32BE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+/** The set's versions as length-prefixed msgpack pages, in version-id order. */
 export async function* encodeSet(session: RepoSession, setId: number, counter: { versions: number }): AsyncGenerator<Buffer> {
   let after = 0;
+  let page: SetVersion[] = [];
   for (;;) {
-    const page = await session.setVersions(setId, after, PAGE);
-    counter.versions += page.entries.length;
-    if (page.entries.length) {
-      const body = packr.pack(page.entries);
-      const head = Buffer.alloc(4);
-      head.writeUInt32BE(body.length);
-      yield Buffer.concat([head, body]);
+    const got = await session.setVersions(setId, after, FETCH);
+    counter.versions += got.entries.length;
+    for (const e of got.entries) {
+      page.push(e);
+      if (endsPage(e.node) || page.length >= PAGE_MAX) {
+        yield encodePage(page);
+        page = [];
+      }
     }
-    if (page.next === null) return;
-    after = page.next;
+    if (got.next === null) break;
+    after = got.next;
   }
+  if (page.length) yield encodePage(page);
 }
 
 export function decodePages(data: Buffer): SetVersion[] {
