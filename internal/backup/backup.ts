@@ -7,7 +7,7 @@ import { TardisError } from '../errors/errors.ts';
 import type { Excluder } from '../exclude/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import { ROOT_NODE, T_DIR, type NamedEntry } from '../model/entry.ts';
-import type { FileCommit, RepoSession } from '../model/session.ts';
+import type { DirRef, DirReply, FileCommit, RepoSession } from '../model/session.ts';
 import { VERSION } from '../version/version.ts';
 import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem, type WalkOptions } from '../walk/index.ts';
 import { EntryEncoder } from './entries.ts';
@@ -56,6 +56,8 @@ const key = (p: Buffer) => p.toString('latin1');
 // are held until its batch is sent).
 const READERS = 64;
 const READ_BYTES = 16 << 20;
+// Directory listings sent ahead of their replies: over tardisd each reply is a round trip away.
+const LISTINGS = 32;
 
 export async function runBackup(session: RepoSession, keyring: Keyring, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
@@ -86,11 +88,14 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
   const linked = new Map<string, Promise<{ hash: Buffer; chunks: Buffer[]; size: number } | null>>();
   const reads = new Inflight(READERS, READ_BYTES);
   try {
+    // Listings are named so that a subdirectory's can go out before its parent's reply is back.
+    let nextRef = 1;
     for (const pl of placements) {
       const rootNode = await sendChain(session, enc, pl.chain);
-      // Directories whose listing is due, by path: filled from each parent's reply.
-      const dirNodes = new Map<string, number>([[key(Buffer.from(pl.path)), rootNode]]);
-      const listed = new Set<string>();
+      // Directories whose listing is due, by path: the root by node, the others by where they were listed.
+      const dirTargets = new Map<string, number | DirRef>([[key(Buffer.from(pl.path)), rootNode]]);
+      // Replies being handled, in the order sent; each waits for the one before.
+      const handling: Promise<void>[] = [];
       const walkOpts: WalkOptions = {
         maxDepth: opts.maxDepth ?? 0, crossDevice: opts.crossDevice === true, exclude: opts.exclude,
         onProblem: (p: Problem) => problem(p.kind, p.path, p.error?.message ?? p.kind),
@@ -101,32 +106,26 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
       };
       for await (const listing of walk([Buffer.from(pl.path)], walkOpts)) {
         const k = key(listing.path);
-        const dir = dirNodes.get(k);
-        if (dir === undefined) continue;
-        dirNodes.delete(k);
-        listed.add(k);
+        const target = dirTargets.get(k);
+        if (target === undefined) continue;
+        dirTargets.delete(k);
         const wire = listing.entries.map((e) => enc.encode(e));
-        const reply = await session.sendDir({ dir, partial: false, hash: enc.listingHash(listing.entries), entries: wire });
-        stats.dirs++;
-        if (reply.unchanged) stats.dirsUnchanged++;
+        const ref = nextRef++;
+        const reply = session.sendDir({ dir: target, ref, partial: false, hash: enc.listingHash(listing.entries), entries: wire });
+        reply.catch(() => {}); // observed through `handling`, once the replies before it are handled
         listing.entries.forEach((e, i) => {
-          count(stats, e);
-          if (e.type === 'dir') dirNodes.set(key(joinPath(listing.path, e.name)), reply.nodes[i]!);
+          if (e.type === 'dir') dirTargets.set(key(joinPath(listing.path, e.name)), { ref, index: i });
         });
-        stats.filesUnchanged += listing.entries.filter((e) => e.type === 'file').length - reply.need.length;
-        for (const i of reply.need) {
-          const e = listing.entries[i]!;
-          const p = joinPath(listing.path, e.name);
-          await reads.start(e.size, async () => {
-            opts.onProgress?.(stats, printable(p));
-            await uploader.commit(await contentOf(p, e, wire[i]!, dir));
-          });
-        }
-        opts.onProgress?.(stats, printable(listing.path));
+        const before = handling.at(-1) ?? Promise.resolve();
+        const handled = before.then(() => reply).then((r) => onListed(listing.path, listing.entries, wire, r));
+        handled.catch(() => {}); // awaited below or when the window moves on
+        handling.push(handled);
+        if (handling.length >= LISTINGS) await handling.shift();
       }
+      for (const h of handling) await h;
       // Directories the walk did not enter (depth limit, other device, unreadable) are
       // recorded empty, so a set never shows contents it did not look at.
-      for (const dir of dirNodes.values()) {
+      for (const dir of dirTargets.values()) {
         await session.sendDir({ dir, partial: false, hash: null, entries: [] });
       }
     }
@@ -154,6 +153,23 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     throw err;
   } finally {
     await pool.close();
+  }
+
+  /** Counts a listing the repository took and starts reading what it asked for. */
+  async function onListed(dirPath: Buffer, entries: FsEntry[], wire: NamedEntry[], reply: DirReply): Promise<void> {
+    stats.dirs++;
+    if (reply.unchanged) stats.dirsUnchanged++;
+    for (const e of entries) count(stats, e);
+    stats.filesUnchanged += entries.filter((e) => e.type === 'file').length - reply.need.length;
+    for (const i of reply.need) {
+      const e = entries[i]!;
+      const p = joinPath(dirPath, e.name);
+      await reads.start(e.size, async () => {
+        opts.onProgress?.(stats, printable(p));
+        await uploader.commit(await contentOf(p, e, wire[i]!, reply.dir));
+      });
+    }
+    opts.onProgress?.(stats, printable(dirPath));
   }
 
   async function contentOf(p: Buffer, e: FsEntry, wire: NamedEntry, dir: number): Promise<FileCommit> {

@@ -75,14 +75,26 @@ export interface BeginBackupReply {
   resumed: boolean;
 }
 
+/**
+ * A directory by where it was listed: entry `index` of the listing sent earlier in this backup
+ * with `ref`. It lets a client send a subdirectory's listing before the reply that names its
+ * node has come back, so listings stream over a network instead of one round trip each.
+ */
+export interface DirRef {
+  ref: number;
+  index: number;
+}
+
 export interface DirRequest {
-  dir: number; // node id of the directory (ROOT_NODE for "/")
+  dir: number | DirRef; // node id of the directory (ROOT_NODE for "/"), or where it was listed
+  ref?: number; // names this listing for later DirRefs to its subdirectories (unique per backup)
   partial: boolean; // true for ancestors of a backup root: entries not listed are kept
   hash: Buffer | null; // keyed hash of the full listing (null for partial listings)
   entries: NamedEntry[];
 }
 
 export interface DirReply {
+  dir: number; // node id of the directory listed
   unchanged: boolean; // the listing hash matched: nothing in this directory changed
   nodes: number[]; // node id per entry (0 where not needed)
   need: number[]; // indexes of entries whose content must be sent

@@ -1,7 +1,7 @@
 // The client half: a RepoSession whose every method is a request over a protocol connection.
 // Large batches are split to stay well under the frame limit, and chunk reads are continued
 // until the server has sent every chunk asked for.
-import type { VisibleEntry } from '../model/entry.ts';
+import { T_DIR, type VisibleEntry } from '../model/entry.ts';
 import type {
   BeginBackupReply, BeginBackupRequest, ChangesPage, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
   CheckReport, ChunkUsers, GcOptions, GcReport, KeysChange, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, SettingsReport, VersionsPage,
@@ -16,6 +16,8 @@ const UPLOAD_COUNT = 4096;
 const IDS_PER_REQUEST = 50_000;
 const FILES_PER_REQUEST = 20_000;
 const COMMIT_BYTES = 32 << 20;
+/** The protocol version from which a listing may name its directory by a DirRef. */
+const DIR_REFS_SINCE = 2;
 
 function batches<T>(items: T[], maxCount: number, maxBytes: number, size: (t: T) => number): T[][] {
   const out: T[][] = [];
@@ -38,6 +40,8 @@ function batches<T>(items: T[], maxCount: number, maxBytes: number, size: (t: T)
 export class RemoteSession implements RepoSession {
   readonly conn: Connection;
   private closed = false;
+  /** For a protocol-1 server: listings sent with a ref, and how many DirRefs may still name them. */
+  private readonly listings = new Map<number, { reply: Promise<DirReply>; left: number }>();
 
   constructor(conn: Connection) {
     this.conn = conn;
@@ -56,7 +60,30 @@ export class RemoteSession implements RepoSession {
   }
 
   sendDir(req: DirRequest): Promise<DirReply> {
-    return this.call('sendDir', { ...req });
+    if (this.conn.version >= DIR_REFS_SINCE) return this.call('sendDir', { ...req });
+    const reply = this.sendDirByNode(req);
+    const left = req.entries.filter((e) => e.type === T_DIR).length;
+    if (req.ref !== undefined && left > 0) {
+      reply.catch(() => {}); // the caller observes it; a DirRef waiting for it fails with it
+      this.listings.set(req.ref, { reply, left });
+    }
+    return reply;
+  }
+
+  /** A protocol-1 server knows directories by node only: a DirRef waits for the reply naming it. */
+  private async sendDirByNode(req: DirRequest): Promise<DirReply> {
+    let dir: number;
+    if (typeof req.dir === 'number') {
+      dir = req.dir;
+    } else {
+      const listing = this.listings.get(req.dir.ref);
+      if (!listing) throw new ProtocolError(`sendDir: no listing ${req.dir.ref} to refer to`);
+      if (--listing.left === 0) this.listings.delete(req.dir.ref);
+      dir = (await listing.reply).nodes[req.dir.index]!;
+    }
+    const { ref: _ref, ...byNode } = req;
+    const r = await this.call<Omit<DirReply, 'dir'>>('sendDir', { ...byNode, dir });
+    return { ...r, dir };
   }
 
   async missingChunks(ids: Buffer[]): Promise<number[]> {

@@ -6,7 +6,9 @@ import path from 'node:path';
 import test from 'node:test';
 import { createRepository, openRepository, serveConnection } from '../connect/connect.ts';
 import { LockedError, NotFoundError, TardisError, UsageError, WrongPasswordError } from '../errors/errors.ts';
+import { EntryEncoder } from '../backup/entries.ts';
 import { ConnectionError, ProtocolError } from '../protocol/errors.ts';
+import { entryFromStats } from '../walk/index.ts';
 import { assertSameTree } from '../testkit/fixtures.ts';
 import { ROOT, tempDir } from '../testkit/testkit.ts';
 import { Connection } from '../protocol/connection.ts';
@@ -270,4 +272,43 @@ test('a password prompt that outlasts the login timeout dials again instead of f
   assert.equal((await conn.session.listSets()).length, 0);
   await conn.session.close();
   assert.ok(h.logs.some((l) => /no login within/.test(l)));
+});
+
+test('listings stream ahead by DirRef; with a protocol-1 server the client resolves them itself', async (t) => {
+  const h = await startHost(t);
+  const src = path.join(h.dir, 'src');
+  makeTree(src);
+  for (let d = 0; d < 50; d++) fs.mkdirSync(path.join(src, 'wide', `d${d}`, 'sub'), { recursive: true });
+  const created = await createRepository(h.url('pipe'), PW, opts);
+  await created.session.close();
+  for (const version of [2, 1]) {
+    const conn = await openRepository(h.url('pipe'), pw(PW));
+    const remote = conn.session as RemoteSession;
+    assert.equal(remote.conn.version, 2);
+    remote.conn.version = version; // as if the server spoke only protocol 1
+    fs.writeFileSync(path.join(src, 'wide', 'd7', 'sub', `v${version}`), `protocol ${version}\n`);
+    const b = await backupTree(conn, src);
+    assert.equal(b.stats.dirs, 8 + 1 + 50 * 2, 'every directory listed once (src and its 7, wide, 50 × 2)');
+    const out = path.join(h.dir, `out${version}`);
+    assert.equal((await restoreTree(conn, b.setId, out)).failed, 0);
+    await assertSameTree(src, path.join(out, 'src'));
+    await conn.session.close();
+  }
+});
+
+test('a DirRef that names no waiting directory is refused, and the session goes on', async (t) => {
+  const h = await startHost(t);
+  const conn = await createRepository(h.url('refs'), PW, opts);
+  t.after(() => conn.session.close());
+  const s = conn.session;
+  await s.beginBackup({ tags: [], full: false, clientTime: Date.now(), clientVersion: 'test' });
+  const dirEntry = new EntryEncoder(conn.keyring).encode(entryFromStats(Buffer.from('a'), fs.lstatSync(h.dir, { bigint: true })));
+  const top = await s.sendDir({ dir: 0, ref: 1, partial: false, hash: null, entries: [dirEntry] });
+  assert.ok(top.nodes[0]! > 0);
+  await assert.rejects(s.sendDir({ dir: { ref: 9, index: 0 }, partial: false, hash: null, entries: [] }), /not a directory waiting/);
+  await assert.rejects(s.sendDir({ dir: 0, ref: 1, partial: false, hash: null, entries: [dirEntry] }), /already in use/);
+  const child = await s.sendDir({ dir: { ref: 1, index: 0 }, partial: false, hash: null, entries: [] });
+  assert.equal(child.dir, top.nodes[0]);
+  await assert.rejects(s.sendDir({ dir: { ref: 1, index: 0 }, partial: false, hash: null, entries: [] }), /not a directory waiting/, 'a DirRef is used once');
+  await s.abortBackup('test');
 });

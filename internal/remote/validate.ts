@@ -153,8 +153,10 @@ export function beginBackupReq(m: Message): BeginBackupRequest {
 
 export function dirReq(m: Message): DirRequest {
   const c = new Check('sendDir');
+  const d = m.dir as Message | number;
   return {
-    dir: c.int(m.dir, 'dir'),
+    dir: typeof d === 'object' && d !== null ? { ref: c.int(d.ref, 'dir.ref'), index: c.int(d.index, 'dir.index') } : c.int(d, 'dir'),
+    ...(m.ref === undefined || m.ref === null ? {} : { ref: c.int(m.ref, 'ref') }),
     partial: c.bool(m.partial, 'partial'),
     hash: c.bufOrNull(m.hash, 'hash', LIMITS.hash, 1),
     entries: c.arr(m.entries, 'entries', LIMITS.dirEntries).map((e, i) => c.entry(e, `entries[${i}]`)),

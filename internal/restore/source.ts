@@ -10,8 +10,8 @@ import type { RepoSession } from '../model/session.ts';
 const MARK = 'tardis-open-worker';
 /** Chunk ids per readChunks call. */
 const BATCH = 256;
-/** readChunks calls in flight: over tardisd each is a round trip, so a few overlap while earlier chunks are opened. */
-const READS = 4;
+/** readChunks calls in flight: one can be read while the last one's chunks are opened. (Four overlapped tardisd round trips a little better but held twice the replies in memory on both sides.) */
+const READS = 2;
 
 interface Job {
   id: Uint8Array;

@@ -8,7 +8,7 @@ import { NotFoundError, UsageError } from '../errors/errors.ts';
 import { T_DIR, type NamedEntry, type VisibleEntry } from '../model/entry.ts';
 import type { OpenVersion } from '../catalog/index.ts';
 import type {
-  BeginBackupReply, BeginBackupRequest, ChunkUpload, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
+  BeginBackupReply, BeginBackupRequest, ChunkUpload, DirRef, DirReply, DirRequest, FileCommit, FinishReply, FinishRequest,
   ChangesPage, GcOptions, GcReport, KeysChange, PurgeRule, RepoInfo, RepoSession, SetChange, SetInfo, SettingsReport, VersionsPage,
 } from '../model/session.ts';
 import { collectGarbage, deleteSets, purge, purgeCandidates } from './maintenance.ts';
@@ -79,6 +79,11 @@ class DirWrites {
 
 /** Pending directory writes are committed on their own once they hold this many rows. */
 const MAX_DIR_ROWS = 20_000;
+// Listings waiting for their subdirectories' listings: a walk's frontier, far below this.
+const MAX_REFS = 1_000_000;
+
+/** A DirRequest whose directory is known by node id. */
+type ResolvedDir = DirRequest & { dir: number };
 
 /** State of the backup a session is running. */
 class Backup {
@@ -99,6 +104,8 @@ class Backup {
   nextNode: number;
   /** Directories listed in this run: a second listing must read what the first one wrote. */
   listed = new Set<number>();
+  /** Listings sent with a ref: the node ids of their subdirectories not referred to yet, by index. */
+  refs = new Map<number, Map<number, number>>();
   /** Node ids of the entries whose content was asked for, by `${dir}/${hex name}`, until committed. */
   needNodes = new Map<string, number>();
   /** Directories this run created and listed once: their names have no open versions to close. */
@@ -121,6 +128,29 @@ class Backup {
     this.freshFrom = this.nextNode = catalog.maxNode + 1;
     this.hasFiles = catalog.hasFiles;
     this.builder = new PackBuilder(packSize);
+  }
+
+  /** The node a DirRequest names; a DirRef is used up by the listing it names. */
+  resolveDir(d: number | DirRef): number {
+    if (typeof d === 'number') return d;
+    const dirs = this.refs.get(d.ref);
+    const node = dirs?.get(d.index);
+    if (node === undefined) throw new UsageError(`sendDir: entry ${d.index} of listing ${d.ref} is not a directory waiting for its listing`);
+    dirs!.delete(d.index);
+    if (dirs!.size === 0) this.refs.delete(d.ref);
+    return node;
+  }
+
+  /** Keeps a listing's subdirectory nodes for the DirRefs that will name them. */
+  remember(ref: number, req: DirRequest, nodes: number[]): void {
+    if (this.refs.has(ref)) throw new UsageError(`sendDir: listing reference ${ref} is already in use`);
+    const dirs = new Map<number, number>();
+    req.entries.forEach((e, i) => {
+      if (e.type === T_DIR && nodes[i]! > 0) dirs.set(i, nodes[i]!);
+    });
+    if (dirs.size === 0) return;
+    if (this.refs.size >= MAX_REFS) throw new UsageError(`sendDir: more than ${MAX_REFS} listings wait for their subdirectories`);
+    this.refs.set(ref, dirs);
   }
 
   /** Closed versions end in the set before this one. */
@@ -228,27 +258,36 @@ export class RepositorySession implements RepoSession {
     });
   }
 
-  sendDir(req: DirRequest): Promise<DirReply> {
+  sendDir(sent: DirRequest): Promise<DirReply> {
     return this.serial.run(async () => {
       const b = this.active();
-      checkEntries(req.entries);
-      const dir = req.dir;
-      const names = req.entries.map((e) => e.name.toString('hex'));
-      if (req.partial) {
-        const seen = b.partialSeen.get(dir) ?? new Set<string>();
-        names.forEach((n) => seen.add(n));
-        b.partialSeen.set(dir, seen);
-      }
-      const hashHex = req.hash ? req.hash.toString('hex') : null;
-      if (!req.partial && hashHex && b.hashes.get(dir) === hashHex) {
-        const nodes = names.map((n, i) => (req.entries[i]!.type === T_DIR ? (b.openDirs.get(`${dir}/${n}`) ?? -1) : 0));
-        if (!nodes.includes(-1)) return { unchanged: true, nodes, need: [] };
-      }
-      return this.applyDir(b, req, names);
+      checkEntries(sent.entries);
+      const dir = b.resolveDir(sent.dir);
+      const req = { ...sent, dir };
+      const reply = await this.listing(b, req);
+      if (req.ref !== undefined) b.remember(req.ref, req, reply.nodes);
+      return { ...reply, dir };
     });
   }
 
-  private async applyDir(b: Backup, req: DirRequest, names: string[]): Promise<DirReply> {
+  /** Records one listing; an unchanged directory (same listing hash) costs no catalog work. */
+  private async listing(b: Backup, req: ResolvedDir): Promise<Omit<DirReply, 'dir'>> {
+    const dir = req.dir;
+    const names = req.entries.map((e) => e.name.toString('hex'));
+    if (req.partial) {
+      const seen = b.partialSeen.get(dir) ?? new Set<string>();
+      names.forEach((n) => seen.add(n));
+      b.partialSeen.set(dir, seen);
+    }
+    const hashHex = req.hash ? req.hash.toString('hex') : null;
+    if (!req.partial && hashHex && b.hashes.get(dir) === hashHex) {
+      const nodes = names.map((n, i) => (req.entries[i]!.type === T_DIR ? (b.openDirs.get(`${dir}/${n}`) ?? -1) : 0));
+      if (!nodes.includes(-1)) return { unchanged: true, nodes, need: [] };
+    }
+    return this.applyDir(b, req, names);
+  }
+
+  private async applyDir(b: Backup, req: ResolvedDir, names: string[]): Promise<Omit<DirReply, 'dir'>> {
     const dir = req.dir;
     // A directory this run created has no children in the catalog yet: nothing to read.
     const fresh = dir >= b.freshFrom && !b.listed.has(dir);
