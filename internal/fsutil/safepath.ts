@@ -5,7 +5,7 @@
 // so a directory swapped for a symlink mid-restore is refused too. Without /proc, each
 // component is lstat-checked instead (same rules, but racy against concurrent changes).
 
-import { close as closeFd, constants as C, existsSync, open as openFd, openSync, type BigIntStats } from 'node:fs';
+import { close as closeFd, constants as C, existsSync, open as openFd, type BigIntStats } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { TardisError, UsageError } from '../errors/errors.ts';
 import { joinPath, printable } from '../walk/names.ts';
@@ -47,8 +47,9 @@ function badComponent(c: Buffer): string | null {
 
 const key = (components: Buffer[]) => components.map((c) => c.toString('latin1')).join('/');
 
-function openDirFd(path: Buffer, flags: number): Promise<number> {
-  return new Promise((resolve, reject) => openFd(path, flags, (err, fd) => (err ? reject(err) : resolve(fd))));
+/** open(2) on the thread pool, returning the raw descriptor. */
+function openRaw(path: Buffer, flags: number, mode?: number): Promise<number> {
+  return new Promise((resolve, reject) => openFd(path, flags, mode, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 function release(d: CachedDir): void {
@@ -113,11 +114,11 @@ export class SafeRoot {
 
   /**
    * Creates a new file (O_EXCL | O_NOFOLLOW: an existing entry is an error, see existing/remove)
-   * and returns its descriptor, which the caller closes. Opened synchronously: creating a file
-   * takes microseconds, a promise round trip through the thread pool tens of them.
+   * and returns its descriptor, which the caller closes. The open runs on the thread pool: on
+   * some filesystems creating a file takes a millisecond, and several can be under way at once.
    */
   async openForWrite(components: Buffer[], mode = 0o600): Promise<number> {
-    return this.with(components, (at) => openSync(at, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode));
+    return this.with(components, (at) => openRaw(at, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode));
   }
 
   /** Creates a directory; false if a real directory (not a symlink to one) is already there. */
@@ -278,14 +279,14 @@ export class SafeRoot {
 
   private async openDir(components: Buffer[]): Promise<number> {
     if (components.length === 0) {
-      return openDirFd(this.root, O_DIR).catch((err: Errno) => {
+      return openRaw(this.root, O_DIR).catch((err: Errno) => {
         throw Object.assign(err, { where: this.root });
       });
     }
     const parent = await this.dir(components.slice(0, -1));
     const at = joinPath(parent.at, components[components.length - 1]);
     try {
-      return await openDirFd(at, O_DIR | C.O_NOFOLLOW);
+      return await openRaw(at, O_DIR | C.O_NOFOLLOW);
     } catch (err) {
       const e = err as Errno;
       // O_DIRECTORY wins over O_NOFOLLOW: a symlink fails as ENOTDIR; say what is really there.
