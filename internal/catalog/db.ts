@@ -44,15 +44,12 @@ function timed<T>(sql: string, run: () => T): T {
 
 export class CatalogDb {
   readonly #conn: SqlConn;
-  /** The SQLite file. */
-  readonly file: string;
   // synchronous=NORMAL is left set between lazy batches (a backup runs thousands of them);
   // anything else that may write puts FULL back first.
   #lazy = false;
 
-  private constructor(conn: SqlConn, file: string) {
+  private constructor(conn: SqlConn) {
     this.#conn = conn;
-    this.file = file;
   }
 
   /** Opens (and with `create`, creates) the catalog file, applying pending migrations. */
@@ -63,7 +60,7 @@ export class CatalogDb {
     } catch (err) {
       throw catalogError(err);
     }
-    const db = new CatalogDb(conn, file);
+    const db = new CatalogDb(conn);
     try {
       // busy_timeout first: opening a WAL database while other processes open it too (several
       // restores at once) can meet a lock, and without a busy handler that is SQLITE_BUSY.
