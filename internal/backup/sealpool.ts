@@ -4,9 +4,9 @@
 //
 // The worker runs this same module: in a bundle, import.meta.url is the bundle itself (whose
 // command mains do nothing off the main thread, see cli.runMain); from source it is this file.
-import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { CompressAlg } from '../compress/index.ts';
+import { threadCount } from '../concurrency/pool.ts';
 import { sealChunkWith, type FileKeys } from '../keyring/keyring.ts';
 import { readFileSealed, type ReadReply, type ReadRequest } from './readfile.ts';
 
@@ -183,7 +183,5 @@ export class SealPool {
 
 /** One worker per core: the main thread mostly waits on them and the repository. */
 export function defaultPoolSize(): number {
-  const env = Number(process.env.TARDIS_SEAL_THREADS);
-  if (Number.isInteger(env) && env >= 0) return env;
-  return Math.max(1, Math.min(8, availableParallelism()));
+  return threadCount('TARDIS_SEAL_THREADS', 0);
 }

@@ -173,9 +173,17 @@ export class WorkerPool<D, J, R> {
   }
 }
 
-/** Worker threads to use: TARDIS_THREADS, else one per core but the main thread's (at least one, at most 8). */
+/**
+ * Worker threads for a pool: the whole number in environment variable `env` if set, else one
+ * per core less `spare` (those left to the main thread), at least one and at most eight.
+ */
+export function threadCount(env: string, spare: number): number {
+  const n = Number(process.env[env]);
+  if (Number.isInteger(n) && n >= 0) return n;
+  return Math.max(1, Math.min(8, availableParallelism() - spare));
+}
+
+/** Worker threads to use: TARDIS_THREADS, else one per core but the main thread's. */
 export function defaultThreads(): number {
-  const env = Number(process.env.TARDIS_THREADS);
-  if (Number.isInteger(env) && env >= 0) return env;
-  return Math.max(1, Math.min(8, availableParallelism() - 1));
+  return threadCount('TARDIS_THREADS', 1);
 }
