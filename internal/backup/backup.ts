@@ -13,9 +13,9 @@ import { entryFromStats, joinPath, printable, walk, type FsEntry, type Problem, 
 import { EntryEncoder } from './entries.ts';
 import { placeRoots, type BasePath } from './rooting.ts';
 import { newStats, type Stats } from './stats.ts';
-import { Inflight } from './inflight.ts';
+import { Inflight, Turn } from './inflight.ts';
 import { SealPool } from './sealpool.ts';
-import { Uploader } from './upload.ts';
+import { readWeight, Uploader } from './upload.ts';
 import { sealManifest, SNAPSHOT_VERSION } from '../snapshot/snapshot.ts';
 import { snapshotSet } from './snapshot.ts';
 
@@ -58,6 +58,9 @@ const READERS = 64;
 const READ_BYTES = 16 << 20;
 // Directory listings sent ahead of their replies: over tardisd each reply is a round trip away.
 const LISTINGS = 32;
+// The walk's calls are synchronous, so without a pause now and then the workers' replies (and a
+// large file's questions) would wait for the whole walk: they are handled at least this often.
+const TURN_MS = 2;
 
 export async function runBackup(session: RepoSession, keyring: Keyring, opts: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
@@ -87,6 +90,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
   // Hard links already sent in this run: the later names reuse the content.
   const linked = new Map<string, Promise<{ hash: Buffer; chunks: Buffer[]; size: number } | null>>();
   const reads = new Inflight(READERS, READ_BYTES);
+  const turn = new Turn(TURN_MS);
   try {
     // Listings are named so that a subdirectory's can go out before its parent's reply is back.
     let nextRef = 1;
@@ -105,6 +109,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
         },
       };
       for await (const listing of walk([Buffer.from(pl.path)], walkOpts)) {
+        await turn.yield();
         const k = key(listing.path);
         const target = dirTargets.get(k);
         if (target === undefined) continue;
@@ -164,7 +169,7 @@ export async function runBackup(session: RepoSession, keyring: Keyring, opts: Ba
     for (const i of reply.need) {
       const e = entries[i]!;
       const p = joinPath(dirPath, e.name);
-      await reads.start(e.size, async () => {
+      await reads.start(readWeight(e.size), async () => {
         opts.onProgress?.(stats, printable(p));
         await uploader.commit(await contentOf(p, e, wire[i]!, reply.dir));
       });

@@ -36,3 +36,23 @@ export class Inflight {
     if (this.#failed) throw this.#failed.err;
   }
 }
+
+/**
+ * Lets the event loop run (timers, I/O, messages from worker threads) once `ms` have passed
+ * since it last did: a loop of synchronous calls chained by promises never does by itself.
+ */
+export class Turn {
+  readonly #ms: number;
+  #last = performance.now();
+
+  constructor(ms: number) {
+    this.#ms = ms;
+  }
+
+  async yield(): Promise<void> {
+    const now = performance.now();
+    if (now - this.#last < this.#ms) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.#last = performance.now();
+  }
+}

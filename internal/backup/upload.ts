@@ -1,19 +1,18 @@
 // Cuts byte streams (files, or a snapshot) into content-defined chunks and sends only the chunks
 // the repository lacks, sealed: compressed, then encrypted. Chunks and file commits of many
-// files travel in one batch, and a batch is sealed and sent while the next one is read. Files
-// up to WORKER_MAX bytes are read, chunked and sealed whole on the pool's threads.
-import { constants as C } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+// files travel in one batch, and a batch is sealed and sent while the next one is read. Files are
+// read on the pool's threads: up to WORKER_MAX bytes chunked and sealed whole, bigger ones in
+// batches whose chunk ids are checked against the repository before anything is sealed.
 import type { ChunkerParams } from '../chunker/index.ts';
 import type { CompressAlg } from '../compress/index.ts';
 import type { Keyring } from '../keyring/keyring.ts';
 import type { ChunkUpload, FileCommit, RepoSession } from '../model/session.ts';
 import { BLOB_DATA } from '../pack/index.ts';
-import { SealPool } from './sealpool.ts';
+import type { ReadRequest } from './readfile.ts';
+import { LARGE_BATCH, SealPool } from './sealpool.ts';
 import type { Stats } from './stats.ts';
 
-const READ_SIZE = 1 << 20;
-// Bigger files are streamed here instead, so memory stays bounded whatever their size.
+// Bigger files are read in batches, so memory stays bounded whatever their size.
 const WORKER_MAX = 8 << 20;
 // A batch is sent once it holds this much chunk data, this many chunks or this many files.
 const BATCH_BYTES = 8 << 20;
@@ -40,14 +39,9 @@ interface PendingChunk {
   blob?: Buffer;
 }
 
-async function openNoFollow(path: Buffer): Promise<FileHandle> {
-  try {
-    return await open(path, C.O_RDONLY | C.O_NOFOLLOW | C.O_NOATIME);
-  } catch (err) {
-    // O_NOATIME is refused for files we do not own unless privileged.
-    if ((err as NodeJS.ErrnoException).code === 'EPERM') return open(path, C.O_RDONLY | C.O_NOFOLLOW);
-    throw err;
-  }
+/** The memory a file being read holds at most, for bounding the reads in flight. */
+export function readWeight(size: number): number {
+  return size <= WORKER_MAX ? size : 2 * LARGE_BATCH;
 }
 
 const buf = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -59,8 +53,6 @@ export class Uploader {
   private readonly compression: CompressAlg | undefined;
   private readonly pool: SealPool;
   private readonly ownPool: boolean;
-  // The chunker never keeps a pushed buffer, so read buffers are reused, one per file being read.
-  private readonly freeBufs: Buffer[] = [];
   private pending: PendingChunk[] = [];
   private pendingBytes = 0;
   private commits: FileCommit[] = [];
@@ -98,30 +90,43 @@ export class Uploader {
    * chunks are durable only after the file's commit has been flushed (see commit()).
    */
   async file(path: Buffer, expect: { ino: bigint; size: number; mtimeNs: bigint }, onBytes: (n: number) => void = () => undefined): Promise<UploadResult> {
+    const req: ReadRequest = { path, ino: expect.ino, size: expect.size, mtimeNs: expect.mtimeNs, compression: this.compression ?? this.keyring.config.compression };
+    const counted = (n: number) => {
+      this.stats.bytesRead += n;
+      onBytes(n);
+    };
+    const chunks: Buffer[] = [];
     if (expect.size <= WORKER_MAX) {
-      const r = await this.pool.read({ path, ino: expect.ino, size: expect.size, mtimeNs: expect.mtimeNs, compression: this.compression ?? this.keyring.config.compression });
-      this.stats.bytesRead += r.size;
-      onBytes(r.size);
-      const chunks: Buffer[] = [];
-      for (const c of r.chunks) await this.add({ id: buf(c.id), type: BLOB_DATA, length: c.length, blob: buf(c.blob) }, chunks);
+      const r = await this.pool.read(req);
+      counted(r.size);
+      for (const c of r.chunks) {
+        const id = buf(c.id);
+        chunks.push(id);
+        await this.add({ id, type: BLOB_DATA, length: c.length, blob: buf(c.blob) });
+      }
       return { hash: buf(r.hash), chunks, size: r.size, changed: r.changed };
     }
-    const fh = await openNoFollow(path);
-    try {
-      const counted = (n: number) => {
-        this.stats.bytesRead += n;
-        onBytes(n);
-      };
-      const r = await this.stream(this.readAll(fh, counted));
-      // One fstat after reading, against the walk's lstat: a different inode (replaced), size or
-      // mtime means the file changed since the walk saw it, and what was read may be torn.
-      const after = await fh.stat({ bigint: true });
-      const changed = after.ino !== expect.ino || after.size !== BigInt(expect.size) || after.mtimeNs !== expect.mtimeNs ||
-        BigInt(r.size) !== after.size;
-      return { ...r, changed };
-    } finally {
-      await fh.close();
-    }
+    // Chunk ids asked about before in this file (a disk image repeats its zero chunks): asking
+    // again would seal them again, since their first copy is not stored yet.
+    const asked = new Set<string>();
+    const r = await this.pool.readLarge(req, async (batch, wanted) => {
+      // Sealed when their batch is sent, on whichever thread is free.
+      for (const c of wanted) await this.add({ id: buf(c.id), type: BLOB_DATA, length: c.data.length, data: buf(c.data) });
+      counted(batch.bytes);
+      const ids = batch.ids.map(buf);
+      chunks.push(...ids);
+      const fresh = ids.flatMap((id, i) => {
+        const k = id.toString('hex');
+        if (asked.has(k)) return [];
+        asked.add(k);
+        return [i];
+      });
+      const missing = (await this.session.missingChunks(fresh.map((i) => ids[i]!))).map((j) => fresh[j]!);
+      // The missing ones are counted when their batch is sent.
+      this.stats.chunks += ids.length - missing.length;
+      return missing;
+    });
+    return { hash: buf(r.hash), chunks, size: r.size, changed: r.changed };
   }
 
   /** Records a file version once the chunks queued before it are stored. */
@@ -140,26 +145,13 @@ export class Uploader {
     if (this.ownPool) await this.pool.close();
   }
 
-  private async *readAll(fh: FileHandle, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-    const buf = this.freeBufs.pop() ?? Buffer.allocUnsafeSlow(READ_SIZE);
-    try {
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, READ_SIZE, null);
-        if (bytesRead === 0) return;
-        onBytes(bytesRead);
-        yield buf.subarray(0, bytesRead);
-      }
-    } finally {
-      this.freeBufs.push(buf);
-    }
+  private async queue(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
+    const id = this.keyring.chunkId(data);
+    chunks.push(id);
+    await this.add({ id, type, length: data.length, data });
   }
 
-  private queue(data: Buffer, type: number, chunks: Buffer[]): Promise<void> {
-    return this.add({ id: this.keyring.chunkId(data), type, length: data.length, data }, chunks);
-  }
-
-  private async add(c: PendingChunk, chunks: Buffer[]): Promise<void> {
-    chunks.push(c.id);
+  private async add(c: PendingChunk): Promise<void> {
     this.pending.push(c);
     this.pendingBytes += c.blob?.length ?? c.length;
     if (this.pendingBytes >= BATCH_BYTES || this.pending.length >= BATCH_CHUNKS) await this.send();
